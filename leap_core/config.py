@@ -1,0 +1,101 @@
+"""Settings, read once from the environment.
+
+Every knob LEAP has is here, so that `dagster dev` with no environment at all runs the embedded
+default (SQLite, a local inbox, the bundled Whisper model, local export) and production only sets
+variables. Endpoint overrides exist so a proxy, a regional host or a test server can stand in for a
+platform; unset means the platform's real address.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class QuotaDefaults(BaseSettings):
+    """`DEFAULT_QUOTAS`: what a user without a subscription gets (None = unlimited)."""
+
+    model_config = SettingsConfigDict(env_prefix="LEAP_DEFAULT_", extra="ignore")
+
+    max_recordings_per_month: int | None = None
+    max_storage_gb: float | None = None
+    max_concurrent_tasks: int | None = None
+    max_automation_jobs: int | None = None
+    min_automation_interval_hours: float | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEAP_", extra="ignore")
+
+    home: Path = Path(".leap")
+    database_url: str | None = None
+    storage_dir: Path | None = None
+    export_dir: Path | None = None
+    inbox_dir: Path | None = None
+    secret_key: str | None = Field(default=None, repr=False)
+    actor: str | None = None
+    log_format: Literal["json", "text"] = "text"
+
+    transcriber: Literal["local", "openai"] = "local"
+    topics_backend: Literal["local", "openai"] = "local"
+    whisper_model: str | None = None
+    whisper_threads: int = 0
+    openai_base_url: str | None = None
+    openai_transcribe_model: str = "whisper-1"
+    openai_topics_model: str = "gpt-4o-mini"
+
+    youtube_root_url: str | None = None
+    google_token_uri: str | None = None
+    vk_api_url: str | None = None
+    zoom_api_url: str | None = None
+    zoom_oauth_url: str | None = None
+    yandex_disk_api_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+
+    stale_run_minutes: int = 60
+    source_stable_scans: int = 2
+    pending_source_timeout_hours: float = 24.0
+    launcher_batch_size: int = 50
+
+    @cached_property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_home / 'leap.db'}"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when no database was configured: the embedded default may create and migrate itself."""
+        return self.database_url is None
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return (self.storage_dir or self.resolved_home / "storage").expanduser().resolve()
+
+    @property
+    def resolved_export_dir(self) -> Path:
+        return (self.export_dir or self.resolved_home / "export").expanduser().resolve()
+
+    @property
+    def resolved_inbox_dir(self) -> Path:
+        return (self.inbox_dir or self.resolved_home / "inbox").expanduser().resolve()
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """Newest first; older keys still decrypt, so a key can be rotated without re-encrypting at once."""
+        return [k.strip() for k in (self.secret_key or "").split(",") if k.strip()]
+
+
+def get_settings() -> Settings:
+    return Settings()
+
+
+def default_quotas() -> QuotaDefaults:
+    return QuotaDefaults()

@@ -1,0 +1,58 @@
+"""Typed errors LEAP raises on purpose.
+
+Every error a user can cause is a `LeapError`: the CLI prints its message on one line and exits 1, the
+Dagster assets turn it into a failed step with that message, and nothing else (no traceback) reaches the
+user. Anything that is not a `LeapError` is a bug.
+"""
+
+from __future__ import annotations
+
+
+class LeapError(Exception):
+    """A refused action or bad input, with a message meant for the person who asked."""
+
+
+class NotFoundError(LeapError):
+    """The row does not exist *for this caller*: another user's ids look exactly like missing ones."""
+
+
+class PermissionDeniedError(LeapError):
+    """The actor lacks the role an action needs (e.g. admin calls)."""
+
+
+class InvalidTransitionError(LeapError):
+    """A state change the state machine's table does not allow."""
+
+
+class ConcurrentModificationError(LeapError):
+    """Another worker changed the row first; the caller's view is stale, so its change was not written."""
+
+
+class ValidationError(LeapError):
+    """Input that cannot be accepted (bad template, bad schedule, bad name)."""
+
+
+class QuotaExceededError(LeapError):
+    """A quota would be exceeded; carries the limit and current usage so the message can say both."""
+
+    def __init__(self, quota: str, limit: float, current: float, message: str | None = None) -> None:
+        self.quota = quota
+        self.limit = limit
+        self.current = current
+        super().__init__(message or f"quota {quota} exceeded: {current:g} used of {limit:g}")
+
+
+class StageError(LeapError):
+    """A pipeline stage could not finish; `stage` is the processing_stages name that failed."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        self.stage = stage
+        super().__init__(message)
+
+
+class MediaError(LeapError):
+    """A media file cannot be probed, decoded or cut; the message names the file's problem, not ffmpeg's."""
+
+
+class BlankRecordingError(LeapError):
+    """The recording holds (almost) no speech: it is skipped, not failed."""
