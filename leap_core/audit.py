@@ -1,0 +1,148 @@
+"""The audit log: one writer that every state-changing call uses, and the queries over it.
+
+`Actor` travels with every call so a record always says who acted and from where (cli, api, sensor,
+schedule, run), with the Dagster run id, host and OS user as LEAP's stand-in for an IP and user agent.
+Details are scrubbed of secret-looking keys before they are written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leap_core.db.models import AuditLog
+
+Origin = Literal["cli", "api", "sensor", "schedule", "run"]
+Result = Literal["success", "failure", "partial"]
+SECRET_KEYS = ("token", "secret", "password", "key", "authorization", "credential_data")
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    origin: Origin = "api"
+    run_id: str | None = None
+    host: str | None = field(default_factory=_host)
+    os_user: str | None = field(default_factory=_os_user)
+
+    def in_run(self, run_id: str) -> Actor:
+        return replace(self, origin="run", run_id=run_id)
+
+
+SYSTEM = Actor("system", origin="sensor")
+
+
+def scrub(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop values under secret-looking keys, recursively: the audit log must never hold a credential."""
+    clean: dict[str, Any] = {}
+    for key, value in details.items():
+        if any(marker in key.lower() for marker in SECRET_KEYS):
+            clean[key] = "[redacted]"
+        elif isinstance(value, Mapping):
+            clean[key] = scrub(value)
+        else:
+            clean[key] = value
+    return clean
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    *,
+    user_id: str | None,
+    details: Mapping[str, Any] | None = None,
+    result: Result = "success",
+) -> AuditLog:
+    entry = AuditLog(
+        actor=actor.name,
+        user_id=user_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        details=scrub(details or {}),
+        result=result,
+        origin=actor.origin,
+        run_id=actor.run_id,
+        host=actor.host,
+        os_user=actor.os_user,
+    )
+    session.add(entry)
+    return entry
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    items: Sequence[tuple[str, str | None, Mapping[str, Any]]],
+    result: Result = "success",
+) -> None:
+    """One audit row per (resource_id, user_id, details), inserted in one statement for bulk operations."""
+    session.add_all(
+        [
+            AuditLog(
+                actor=actor.name, user_id=user_id, action=action, resource_type=resource_type,
+                resource_id=resource_id, details=scrub(details), result=result, origin=actor.origin,
+                run_id=actor.run_id, host=actor.host, os_user=actor.os_user,
+            )
+            for resource_id, user_id, details in items
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    user_id: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
+def query(session: Session, q: AuditQuery) -> list[AuditLog]:
+    stmt = select(AuditLog)
+    if q.user_id is not None:
+        stmt = stmt.where(AuditLog.user_id == q.user_id)
+    if q.action is not None:
+        stmt = stmt.where(AuditLog.action.like(q.action.replace("*", "%")))
+    if q.resource_type is not None:
+        stmt = stmt.where(AuditLog.resource_type == q.resource_type)
+    if q.resource_id is not None:
+        stmt = stmt.where(AuditLog.resource_id == q.resource_id)
+    if q.since is not None:
+        stmt = stmt.where(AuditLog.ts >= q.since)
+    if q.until is not None:
+        stmt = stmt.where(AuditLog.ts < q.until)
+    return list(session.scalars(stmt.order_by(AuditLog.ts.desc(), AuditLog.id.desc()).limit(q.limit)))
+
+
+def as_dict(entry: AuditLog) -> dict[str, Any]:
+    return {
+        "id": entry.id, "ts": entry.ts, "actor": entry.actor, "user_id": entry.user_id,
+        "action": entry.action, "resource_type": entry.resource_type, "resource_id": entry.resource_id,
+        "result": entry.result, "origin": entry.origin, "run_id": entry.run_id, "details": entry.details,
+    }

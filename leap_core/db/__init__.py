@@ -1,0 +1,1 @@
+"""Database access: engine and sessions (`session.py`), typed models (`models/`), Alembic migrations."""

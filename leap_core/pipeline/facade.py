@@ -1,0 +1,88 @@
+"""`Pipeline`: one method per asset, so the Dagster layer is a thin call and another orchestrator could drive it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from leap_core import audit, recordings
+from leap_core.audit import Actor
+from leap_core.config import Settings
+from leap_core.db.models import OutputTarget, ProcessingStage, Recording, Source
+from leap_core.db.session import Database
+from leap_core.db.types import utcnow
+from leap_core.errors import NotFoundError, StageError
+from leap_core.pipeline import work
+from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, StageRunner, load
+from leap_core.publishing.local_export import export_recording
+from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
+from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM, stage_for_working_state
+from leap_core.states import IN_FLIGHT
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.stages = StageRunner(settings, db)
+        self.targets = TargetRunner(settings, db)
+
+    def recording_id_for(self, partition_key: str) -> str:
+        with self.db.session() as session:
+            recording_id = session.scalar(select(Recording.id).where(Recording.partition_key == partition_key))
+        if recording_id is None:
+            raise NotFoundError(f"no recording has partition key {partition_key!r}")
+        return recording_id
+
+    def download(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
+        def fetch(stage_input: StageInput) -> StageOutput:
+            with self.db.session() as session:
+                source = session.get(Source, stage_input.source_id) if stage_input.source_id else None
+                if source is not None:
+                    session.expunge(source)
+            if source is None:
+                raise StageError(DOWNLOAD.name, "the recording's source no longer exists")
+            return work.download(stage_input, source)
+
+        return self.stages.run(recording_id, DOWNLOAD, fetch, run_id)
+
+    def trim(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
+        return self.stages.run(recording_id, TRIM, work.trim_silence, run_id)
+
+    def transcribe(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
+        return self.stages.run(recording_id, TRANSCRIBE, work.transcribe, run_id)
+
+    def topics(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
+        return self.stages.run(recording_id, TOPICS, work.topics, run_id)
+
+    def subtitles(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
+        return self.stages.run(recording_id, SUBTITLES, work.subtitles, run_id)
+
+    def export_local(self, recording_id: str, run_id: str | None = None) -> TargetOutcome:
+        export_root = self.settings.resolved_export_dir
+
+        def publish(stage_input: StageInput, _target: OutputTarget) -> Published:
+            folder = f"{stage_input.user_slug}/{stage_input.recording_id}"
+            metadata = {"title": stage_input.title, "recording_id": stage_input.recording_id,
+                        "source": stage_input.source_name, "template": stage_input.template.get("name")}
+            final = export_recording(stage_input.files, work.trimmed_media(stage_input), export_root, folder, metadata)
+            return Published(video_id=folder, url=final.as_uri(), metadata={"path": str(final)})
+
+        return self.targets.run(recording_id, "local", publish, run_id)
+
+    def mark_run_died(self, recording_id: str, run_id: str, reason: str) -> bool:
+        """A run ended without its stage saying so (killed worker, crash): FAILED at the stage it was in."""
+        actor = Actor("pipeline", origin="sensor", run_id=run_id)
+        with self.db.session() as session:
+            recording = load(session, recording_id)
+            if recording.status not in IN_FLIGHT:
+                return False
+            stage = stage_for_working_state(recording.status)
+            running = session.scalars(select(ProcessingStage).where(
+                ProcessingStage.recording_id == recording_id, ProcessingStage.status == "running")).all()
+            stage_name = running[-1].stage if running else (stage.name if stage else "unknown")
+            for row in running:
+                row.status, row.completed_at, row.error = "failed", utcnow(), reason
+            recordings.fail(session, recording, stage_name, reason)
+            audit.record(session, actor, "recording.fail", "recording", recording_id, user_id=recording.user_id,
+                         details={"stage": stage_name, "error": reason}, result="failure")
+        return True

@@ -1,0 +1,110 @@
+"""The work of each processing stage, as `StageInput -> StageOutput` functions the runner wraps."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Literal
+from pathlib import Path
+
+from leap_core.db.models import Source
+from leap_core.errors import StageError
+from leap_core.media.probe import probe
+from leap_core.media.trim import TrimConfig, trim
+from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
+from leap_core.sources.base import SourceFile
+from leap_core.sources.sync import client_for
+from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
+from leap_core.speech.local_topics import LocalTopicExtractor
+from leap_core.speech.topic_models import Topics
+from leap_core.speech.transcribers import Transcriber, make_transcriber
+from leap_core.speech.transcript import Transcript
+
+
+def download(stage_input: StageInput, source: Source) -> StageOutput:
+    files = stage_input.files
+    file = SourceFile(
+        file_id=stage_input.source_file_id, name=stage_input.source_name, size=stage_input.source_size,
+        recorded_at=stage_input.recorded_at, extension=files.extension,
+    )
+    written = client_for(source).download(file, files.source)
+    info = probe(files.source)
+    return StageOutput({**file_metadata(files.source), "bytes": written, "media": info.to_dict()},
+                       duration_s=info.duration_s)
+
+
+def trim_silence(stage_input: StageInput) -> StageOutput:
+    files = stage_input.files
+    config = TrimConfig.model_validate(stage_input.template.get("trim") or {})
+    result = trim(files.source, files.trimmed, config)
+    metadata = result.to_dict()
+    if result.status == "blank" and stage_input.template.get("exclude_blank", True):
+        return StageOutput(metadata, skip_reason="blank")
+    return StageOutput({**metadata, **file_metadata(result.output_path)})
+
+
+@cache
+def _transcriber(backend: Literal["local", "openai"], model: str | None, threads: int,
+                 base_url: str | None) -> Transcriber:
+    """One model per process: loading Whisper costs more than transcribing a short lecture."""
+    return make_transcriber(backend, model=model, threads=threads, base_url=base_url)
+
+
+def transcribe(stage_input: StageInput) -> StageOutput:
+    settings = stage_input.settings
+    files = stage_input.files
+    transcriber = _transcriber(settings.transcriber, settings.whisper_model, settings.whisper_threads,
+                               settings.openai_base_url)
+    transcript = transcriber.transcribe(trimmed_media(stage_input), work_dir=files.transcript_work)
+    if not transcript.segments:
+        raise StageError("transcribe", "no speech was recognised in the trimmed recording")
+    _write_text(files.transcript, transcript.model_dump_json(indent=2))
+    words = sum(len(s.text.split()) for s in transcript.segments)
+    preview = "\n".join(f"- `{s.start:7.1f}s` {s.text.strip()}" for s in transcript.segments[:8])
+    return StageOutput({
+        **file_metadata(files.transcript), "language": transcript.language, "segments": len(transcript.segments),
+        "words": words, "backend": transcript.backend, "model": transcript.model, "preview_md": preview,
+    })
+
+
+def topics(stage_input: StageInput) -> StageOutput:
+    files = stage_input.files
+    transcript = Transcript.model_validate_json(files.transcript.read_text())
+    extracted: Topics = LocalTopicExtractor().extract(transcript)
+    _write_text(files.topics, extracted.model_dump_json(indent=2))
+    chapters_md = "\n".join(f"- `{c.start:7.1f}s` {c.title}" for c in extracted.chapters) or "(no chapters)"
+    return StageOutput({
+        **file_metadata(files.topics), "chapters": len(extracted.chapters), "chapters_md": chapters_md,
+        "keywords": ", ".join(extracted.keywords[:10]), "chapters_note": extracted.chapters_note or "",
+    })
+
+
+def subtitles(stage_input: StageInput) -> StageOutput:
+    files = stage_input.files
+    transcript = Transcript.model_validate_json(files.transcript.read_text())
+    cues = build_cues(transcript)
+    write_srt(cues, files.srt)
+    write_vtt(cues, files.vtt)
+    return StageOutput({"srt": str(files.srt), "vtt": str(files.vtt), "cues": len(cues)})
+
+
+def trimmed_media(stage_input: StageInput) -> Path:
+    """The trim stage's output: trimmed.mp4 for video, or the audio container it chose for audio-only input."""
+    files = stage_input.files
+    if files.trimmed.exists():
+        return files.trimmed
+    candidates = sorted(files.root.glob("trimmed.*"))
+    if not candidates:
+        raise StageError("transcribe", "the trimmed recording is missing; retry from the trim stage")
+    return candidates[0]
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_json(path: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    return data

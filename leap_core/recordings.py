@@ -1,0 +1,216 @@
+"""Recordings: registration, validated transitions, retry and reset, run requests.
+
+Functions here take an open session and never commit: the caller's unit of work decides, so a state
+change, its stage row, its run request and its audit record always land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import PurePath
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from leap_core import audit
+from leap_core.audit import Actor
+from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunRequest, Source, Template, User
+from leap_core.db.types import new_ulid, utcnow
+from leap_core.errors import ConcurrentModificationError, InvalidTransitionError, NotFoundError
+from leap_core.naming import partition_key
+from leap_core.sources.base import SourceFile
+from leap_core.stages import DOWNLOAD, stage_named
+from leap_core.states import (
+    RESETTABLE,
+    RecordingStatus,
+    TargetStatus,
+    check_recording_transition,
+    check_target_transition,
+)
+
+
+def transition(session: Session, recording: Recording, new: RecordingStatus) -> None:
+    """Move a recording along the table; the version column makes a concurrent mover lose cleanly."""
+    check_recording_transition(recording.status, new)
+    recording.status = new
+    recording.updated_at = utcnow()
+    flush_versioned(session, recording.id)
+
+
+def transition_target(session: Session, target: OutputTarget, new: TargetStatus) -> None:
+    check_target_transition(target.status, new)
+    target.status = new
+    target.updated_at = utcnow()
+    flush_versioned(session, target.recording_id)
+
+
+def flush_versioned(session: Session, recording_id: str) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConcurrentModificationError(
+            f"recording {recording_id} was changed by another worker; reload and try again"
+        ) from None
+
+
+def fail(session: Session, recording: Recording, stage: str, message: str) -> None:
+    transition(session, recording, RecordingStatus.FAILED)
+    recording.failed = True
+    recording.failed_at_stage = stage
+    recording.error_message = message
+    flush_versioned(session, recording.id)
+
+
+def request_run(
+    session: Session,
+    recording: Recording,
+    first_stage: str,
+    reason: str,
+    actor: Actor,
+    automation_job_id: str | None = None,
+) -> RunRequest:
+    """Ask the launcher for pipeline work; written in the caller's transaction with the state change."""
+    request = RunRequest(
+        recording_id=recording.id,
+        user_id=recording.user_id,
+        first_stage=first_stage,
+        reason=reason,
+        requested_by=actor.name,
+        template_id=recording.template_id,
+        automation_job_id=automation_job_id,
+    )
+    session.add(request)
+    return request
+
+
+def register(
+    session: Session,
+    actor: Actor,
+    user: User,
+    source: Source,
+    template: Template | None,
+    file: SourceFile,
+) -> Recording:
+    """A new file from a source becomes a recording (INITIALIZED, or PENDING_SOURCE while incomplete)."""
+    recording_id = new_ulid()
+    recorded_at = file.recorded_at or datetime.now(UTC)
+    title = PurePath(file.name).stem or file.name
+    status = RecordingStatus.INITIALIZED if file.complete else RecordingStatus.PENDING_SOURCE
+    recording = Recording(
+        id=recording_id,
+        user_id=user.id,
+        source_id=source.id,
+        template_id=template.id if template else None,
+        partition_key=partition_key(recorded_at, user.slug, title, recording_id),
+        title=title,
+        source_file_id=file.file_id,
+        source_name=file.name,
+        source_size=file.size,
+        extension=file.extension,
+        recorded_at=recorded_at,
+        status=status,
+        duration_s=file.duration_s,
+    )
+    session.add(recording)
+    session.flush()  # the targets' foreign key needs the row first (no ORM relationship orders them)
+    for platform in (template.targets if template else []):
+        session.add(OutputTarget(recording_id=recording_id, platform=platform))
+    audit.record(
+        session, actor, "recording.create", "recording", recording_id, user_id=user.id,
+        details={"source": source.name, "file": file.name, "status": status.value,
+                 "template": template.name if template else None},
+    )
+    if status is RecordingStatus.INITIALIZED and template is not None and template.process_on_arrival:
+        request_run(session, recording, DOWNLOAD.name, "arrival", actor)
+    return recording
+
+
+def promote_pending(session: Session, actor: Actor, recording: Recording, template: Template | None) -> None:
+    """The source now reports the file complete: PENDING_SOURCE → INITIALIZED (and maybe a run)."""
+    transition(session, recording, RecordingStatus.INITIALIZED)
+    audit.record(session, actor, "recording.source_complete", "recording", recording.id, user_id=recording.user_id)
+    if template is not None and template.process_on_arrival:
+        request_run(session, recording, DOWNLOAD.name, "arrival", actor)
+
+
+def load_owned(session: Session, user_id: str, ids: Sequence[str]) -> list[Recording]:
+    """All of `ids` owned by the user, in one query; any id that is not theirs reads as not found."""
+    unique = list(dict.fromkeys(ids))
+    rows = session.scalars(
+        select(Recording).where(
+            Recording.id.in_(unique), Recording.user_id == user_id, Recording.deleted_at.is_(None)
+        )
+    ).all()
+    found = {r.id for r in rows}
+    missing = [i for i in unique if i not in found]
+    if missing:
+        raise NotFoundError(f"recording not found: {', '.join(missing)}")
+    by_id = {r.id: r for r in rows}
+    return [by_id[i] for i in unique]
+
+
+def retry(session: Session, actor: Actor, recordings: Sequence[Recording]) -> list[RunRequest]:
+    """FAILED recordings go back into their failed stage, with one run request each."""
+    not_failed = [r for r in recordings if r.status is not RecordingStatus.FAILED]
+    if not_failed:
+        listed = ", ".join(f"{r.id} ({r.status})" for r in not_failed)
+        raise InvalidTransitionError(f"recording is not failed: {listed}")
+    requests = []
+    for recording in recordings:
+        stage = stage_named(recording.failed_at_stage or DOWNLOAD.name)
+        transition(session, recording, stage.working)
+        recording.failed = False
+        recording.retry_count += 1
+        recording.error_message = None
+        if stage.platform is not None:
+            _reopen_failed_targets(session, recording)
+        requests.append(request_run(session, recording, stage.name, "retry", actor))
+    audit.record_many(
+        session, actor, "recording.retry", "recording",
+        [(r.id, r.user_id, {"stage": r.failed_at_stage, "retry_count": r.retry_count}) for r in recordings],
+    )
+    return requests
+
+
+def _reopen_failed_targets(session: Session, recording: Recording) -> None:
+    targets = session.scalars(
+        select(OutputTarget).where(
+            OutputTarget.recording_id == recording.id, OutputTarget.status == TargetStatus.FAILED
+        )
+    ).all()
+    for target in targets:
+        target.error_message = None
+
+
+def reset(session: Session, actor: Actor, recording: Recording, in_flight: bool) -> None:
+    """Back to INITIALIZED: the one audited move outside the table. Published targets keep their ids."""
+    if recording.status not in RESETTABLE:
+        raise InvalidTransitionError(
+            f"recording {recording.id} is {recording.status}; only FAILED, SKIPPED or UPLOADED can be reset"
+        )
+    if in_flight:
+        raise InvalidTransitionError(f"recording {recording.id} has a run in flight; reset refused")
+    before = recording.status
+    recording.status = RecordingStatus.INITIALIZED
+    recording.failed = False
+    recording.failed_at_stage = None
+    recording.error_message = None
+    recording.skip_reason = None
+    recording.updated_at = utcnow()
+    flush_versioned(session, recording.id)
+    audit.record(
+        session, actor, "recording.reset", "recording", recording.id, user_id=recording.user_id,
+        details={"before": before.value, "after": RecordingStatus.INITIALIZED.value},
+    )
+
+
+def stages_of(session: Session, recording_ids: Sequence[str]) -> list[ProcessingStage]:
+    return list(
+        session.scalars(
+            select(ProcessingStage)
+            .where(ProcessingStage.recording_id.in_(recording_ids))
+            .order_by(ProcessingStage.id)
+        )
+    )

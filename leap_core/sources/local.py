@@ -1,0 +1,60 @@
+"""A folder on this machine as a source: the embedded default's inbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from leap_core.errors import StageError
+from leap_core.sources.base import ProgressCallback, SourceFile
+
+MEDIA_EXTENSIONS = frozenset(
+    {"mp4", "mkv", "mov", "webm", "avi", "m4v", "m4a", "mp3", "wav", "aac", "ogg", "flac"}
+)
+
+
+class LocalFolderSource:
+    """Lists media files below a folder; file identity is the path relative to it.
+
+    A file still being copied in looks complete to the filesystem, so the sync takes it only once its
+    size has been the same on two scans (`needs_stable_size`).
+    """
+
+    needs_stable_size = True
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def list_files(self) -> Iterator[SourceFile]:
+        if not self.path.is_dir():
+            return
+        for root, _dirs, names in os.walk(self.path):
+            for name in sorted(names):
+                full = Path(root) / name
+                extension = full.suffix.lower().lstrip(".")
+                if name.startswith(".") or extension not in MEDIA_EXTENSIONS:
+                    continue
+                stat = full.stat()
+                yield SourceFile(
+                    file_id=full.relative_to(self.path).as_posix(),
+                    name=name,
+                    size=stat.st_size,
+                    recorded_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+                    extension=extension,
+                )
+
+    def download(self, file: SourceFile, dest: Path, progress: ProgressCallback | None = None) -> int:
+        src = self.path / file.file_id
+        if not src.is_file():
+            raise StageError("download", f"source file {file.file_id!r} is no longer in {self.path}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.part")
+        shutil.copyfile(src, tmp)
+        size = tmp.stat().st_size
+        tmp.replace(dest)
+        if progress is not None:
+            progress(size, size)
+        return size

@@ -1,0 +1,57 @@
+"""Where a recording's files live: `<storage>/<user_slug>/<recording_id>/<fixed name>`.
+
+Every stage derives its paths here, from the recording alone, so a retry or a backfill finds the
+previous stage's output without any state passed between runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RecordingFiles:
+    root: Path
+    extension: str
+
+    @property
+    def source(self) -> Path:
+        return self.root / f"source.{self.extension}"
+
+    @property
+    def trimmed(self) -> Path:
+        return self.root / "trimmed.mp4"
+
+    @property
+    def transcript(self) -> Path:
+        return self.root / "transcript.json"
+
+    @property
+    def transcript_work(self) -> Path:
+        return self.root / "transcript.chunks"
+
+    @property
+    def topics(self) -> Path:
+        return self.root / "topics.json"
+
+    @property
+    def srt(self) -> Path:
+        return self.root / "subtitles.srt"
+
+    @property
+    def vtt(self) -> Path:
+        return self.root / "subtitles.vtt"
+
+    def size_bytes(self) -> int:
+        if not self.root.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def recording_files(storage_dir: Path, user_slug: str, recording_id: str, extension: str) -> RecordingFiles:
+    return RecordingFiles(storage_dir / user_slug / recording_id, extension)

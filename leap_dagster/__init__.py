@@ -1,0 +1,1 @@
+"""LEAP's orchestration: Dagster assets, sensors and resources over `leap_core`."""

@@ -1,0 +1,34 @@
+"""The one job every recording run is a subset of, and which assets a stage's run selects."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, AssetSelection, define_asset_job, in_process_executor
+
+from leap_dagster.partitions import recordings
+
+STAGE_ASSETS: dict[str, str] = {
+    "download": "raw_video",
+    "trim": "trimmed_video",
+    "transcribe": "transcript",
+    "topics": "topics",
+    "subtitles": "subtitles",
+}
+TARGET_ASSETS: dict[str, str] = {"local": "exported_video"}
+PIPELINE_ORDER = [*STAGE_ASSETS.values(), *TARGET_ASSETS.values()]
+
+# In-process: the chain is linear and each stage's heavy work (ffmpeg, Whisper) is its own process or
+# threads, so per-step processes would only add ~1.3 s each (ADR 0002).
+recording_pipeline = define_asset_job(
+    "recording_pipeline",
+    selection=AssetSelection.groups("recordings"),
+    partitions_def=recordings,
+    executor_def=in_process_executor,
+)
+
+
+def assets_from(stage: str) -> list[AssetKey]:
+    """The stage's asset and everything after it; an upload stage selects only its own target."""
+    if stage.startswith("upload:"):
+        return [AssetKey(TARGET_ASSETS[stage.split(":", 1)[1]])]
+    start = PIPELINE_ORDER.index(STAGE_ASSETS[stage])
+    return [AssetKey(name) for name in PIPELINE_ORDER[start:]]
