@@ -11,10 +11,10 @@ import getpass
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from leap_core.db.models import AuditLog
@@ -99,16 +99,18 @@ def record_many(
     items: Sequence[tuple[str, str | None, Mapping[str, Any]]],
     result: Result = "success",
 ) -> None:
-    """One audit row per (resource_id, user_id, details), inserted in one statement for bulk operations."""
-    session.add_all(
+    """One audit row per (resource_id, user_id, details), inserted in one executemany for bulk operations."""
+    if not items:
+        return
+    now = datetime.now(UTC)
+    session.execute(
+        insert(AuditLog),
         [
-            AuditLog(
-                actor=actor.name, user_id=user_id, action=action, resource_type=resource_type,
-                resource_id=resource_id, details=scrub(details), result=result, origin=actor.origin,
-                run_id=actor.run_id, host=actor.host, os_user=actor.os_user,
-            )
+            {"ts": now, "actor": actor.name, "user_id": user_id, "action": action, "resource_type": resource_type,
+             "resource_id": resource_id, "details": scrub(details), "result": result, "origin": actor.origin,
+             "run_id": actor.run_id, "host": actor.host, "os_user": actor.os_user}
             for resource_id, user_id, details in items
-        ]
+        ],
     )
 
 

@@ -6,11 +6,13 @@ change, its stage row, its run request and its audit record always land together
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePath
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -151,37 +153,45 @@ def load_owned(session: Session, user_id: str, ids: Sequence[str]) -> list[Recor
     return [by_id[i] for i in unique]
 
 
-def retry(session: Session, actor: Actor, recordings: Sequence[Recording]) -> list[RunRequest]:
-    """FAILED recordings go back into their failed stage, with one run request each."""
-    not_failed = [r for r in recordings if r.status is not RecordingStatus.FAILED]
+def retry(session: Session, actor: Actor, rows: Sequence[Recording]) -> list[dict[str, Any]]:
+    """FAILED recordings go back into their failed stage, with one run request each.
+
+    Bulk: one conditional UPDATE per target state (at most four), so retrying a thousand recordings
+    costs the same handful of statements as retrying one; the `status = FAILED` condition makes a
+    concurrent change lose the whole batch rather than half of it.
+    """
+    not_failed = [r for r in rows if r.status is not RecordingStatus.FAILED]
     if not_failed:
         listed = ", ".join(f"{r.id} ({r.status})" for r in not_failed)
         raise InvalidTransitionError(f"recording is not failed: {listed}")
-    requests = []
-    for recording in recordings:
-        stage = stage_named(recording.failed_at_stage or DOWNLOAD.name)
-        transition(session, recording, stage.working)
-        recording.failed = False
-        recording.retry_count += 1
-        recording.error_message = None
-        if stage.platform is not None:
-            _reopen_failed_targets(session, recording)
-        requests.append(request_run(session, recording, stage.name, "retry", actor))
+    stage_of = {r.id: stage_named(r.failed_at_stage or DOWNLOAD.name) for r in rows}
+    by_state: dict[RecordingStatus, list[str]] = defaultdict(list)
+    for recording_id, stage in stage_of.items():
+        by_state[stage.working].append(recording_id)
+    now = utcnow()
+    for working, ids in by_state.items():
+        result = session.execute(
+            update(Recording)
+            .where(Recording.id.in_(ids), Recording.status == RecordingStatus.FAILED)
+            .values(status=working, failed=False, error_message=None, retry_count=Recording.retry_count + 1,
+                    version=Recording.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != len(ids):  # type: ignore[attr-defined]
+            raise ConcurrentModificationError("some recordings changed while retrying them; nothing was retried")
+    requests = [
+        {"recording_id": r.id, "user_id": r.user_id, "first_stage": stage_of[r.id].name, "reason": "retry",
+         "requested_by": actor.name, "template_id": r.template_id, "status": "pending", "created_at": now}
+        for r in rows
+    ]
+    session.execute(insert(RunRequest), requests)
     audit.record_many(
         session, actor, "recording.retry", "recording",
-        [(r.id, r.user_id, {"stage": r.failed_at_stage, "retry_count": r.retry_count}) for r in recordings],
+        [(r.id, r.user_id, {"stage": stage_of[r.id].name, "retry_count": r.retry_count + 1}) for r in rows],
     )
+    for recording in rows:
+        session.expire(recording)
     return requests
-
-
-def _reopen_failed_targets(session: Session, recording: Recording) -> None:
-    targets = session.scalars(
-        select(OutputTarget).where(
-            OutputTarget.recording_id == recording.id, OutputTarget.status == TargetStatus.FAILED
-        )
-    ).all()
-    for target in targets:
-        target.error_message = None
 
 
 def reset(session: Session, actor: Actor, recording: Recording, in_flight: bool) -> None:

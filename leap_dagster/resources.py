@@ -22,7 +22,7 @@ def _leap(database_url: str | None, home: str | None) -> Leap:
     return leap
 
 
-class LeapResource(ConfigurableResource):  # type: ignore[misc]
+class LeapResource(ConfigurableResource):
     """Fields left as None mean "the core's default from the environment", so `dagster dev` needs no config."""
 
     database_url: str | None = None

@@ -78,7 +78,7 @@ def fail(message: str) -> typer.Exit:
 
 @contextmanager
 def reported_errors(debug: bool = False) -> Iterator[None]:
-    """Turn a LeapError into the one-line exit-1 contract; `--debug` keeps the traceback."""
+    """Turn a LeapError into the one-line exit-1 contract when a command runs outside the `leap` group."""
     try:
         yield
     except LeapError as exc:

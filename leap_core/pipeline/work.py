@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from leap_core.db.models import Source
 from leap_core.errors import StageError
@@ -14,8 +14,8 @@ from leap_core.media.trim import TrimConfig, trim
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
 from leap_core.sources.base import SourceFile
 from leap_core.sources.sync import client_for
-from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
 from leap_core.speech.local_topics import LocalTopicExtractor
+from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
 from leap_core.speech.topic_models import Topics
 from leap_core.speech.transcribers import Transcriber, make_transcriber
 from leap_core.speech.transcript import Transcript
@@ -40,6 +40,7 @@ def trim_silence(stage_input: StageInput) -> StageOutput:
     metadata = result.to_dict()
     if result.status == "blank" and stage_input.template.get("exclude_blank", True):
         return StageOutput(metadata, skip_reason="blank")
+    assert result.output_path is not None, "trim returned ok without an output"
     return StageOutput({**metadata, **file_metadata(result.output_path)})
 
 

@@ -26,7 +26,9 @@ from leap_core.states import RecordingStatus, TargetStatus
 
 def _enum(enum: type[RecordingStatus] | type[TargetStatus]) -> Enum:
     """Stored as plain strings (no native enum type), so adding a state is a code change, not a DDL one."""
-    return Enum(enum, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        enum, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Recording(Base):

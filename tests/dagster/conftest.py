@@ -1,0 +1,35 @@
+"""A real Dagster instance plus a LEAP database on PostgreSQL, wired through the environment like `dagster dev`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, instance_for_test
+
+from leap_core.api import Leap, UserAPI
+from leap_core.bootstrap import init_embedded
+from leap_core.config import Settings
+from leap_core.db.session import Database
+
+
+@pytest.fixture
+def leap_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str) -> Leap:
+    home = tmp_path / "leap-home"
+    monkeypatch.setenv("LEAP_HOME", str(home))
+    monkeypatch.setenv("LEAP_DATABASE_URL", pg_url)
+    settings = Settings(home=home, database_url=pg_url)
+    return Leap(settings, Database(pg_url))
+
+
+@pytest.fixture
+def demo(leap_env: Leap) -> UserAPI:
+    init_embedded(leap_env)
+    return leap_env.as_user("demo")
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with instance_for_test() as dagster_instance:
+        yield dagster_instance

@@ -1,0 +1,55 @@
+"""Driving LEAP's real Dagster definitions in a test: sensor ticks, then the runs they ask for.
+
+Runs execute in-process on a real (temporary) Dagster instance with the same job, tags and asset
+selection the daemon would use; only the daemon's scheduling loop is replaced by these calls.
+"""
+
+from __future__ import annotations
+
+from dagster import DagsterInstance, SensorResult, build_sensor_context
+from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
+
+from leap_dagster.definitions import defs
+from leap_dagster.sensors import launcher_sensor, source_sync_sensor
+
+RESOURCES = dict(defs.resources or {})
+
+
+def tick_sync(instance: DagsterInstance) -> list[str]:
+    """One source-sync tick; returns the partition keys it added."""
+    result = source_sync_sensor(build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES))
+    if not isinstance(result, SensorResult):
+        return []
+    added: list[str] = []
+    for request in result.dynamic_partitions_requests or []:
+        keys = list(request.partition_keys or [])
+        instance.add_dynamic_partitions("recordings", keys)
+        added += keys
+    return added
+
+
+def tick_launcher(instance: DagsterInstance) -> list[ExecuteInProcessResult]:
+    """One launcher tick, then every run it requested, executed to completion."""
+    result = launcher_sensor(build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES))
+    if not isinstance(result, SensorResult):
+        return []
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions("recordings", list(request.partition_keys or []))
+    job = defs.resolve_job_def("recording_pipeline")
+    return [
+        job.execute_in_process(
+            partition_key=run.partition_key, asset_selection=run.asset_selection, instance=instance,
+            tags=run.tags, raise_on_error=False,
+        )
+        for run in result.run_requests or []
+    ]
+
+
+def settle(instance: DagsterInstance, rounds: int = 3) -> list[ExecuteInProcessResult]:
+    """Tick sync and launcher until nothing more happens (a file needs two scans to count as complete)."""
+    results: list[ExecuteInProcessResult] = []
+    for _ in range(rounds):
+        tick_sync(instance)
+        results += tick_launcher(instance)
+    tick_launcher(instance)  # observes the runs' ends, releasing their concurrency slots
+    return results
