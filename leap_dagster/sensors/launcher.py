@@ -1,6 +1,4 @@
-"""Sensors: source sync, the single launcher, and the run-failure catcher.
-
-The launcher is the only code that starts recording runs. Each pending run request becomes a
+"""The single launcher: the only code that starts recording runs. Each pending run request becomes a
 `RunRequest` whose run_key is the request id, so Dagster itself refuses to launch it twice even if a
 tick is evaluated again after a crash; the request is marked launched once its run is seen.
 """
@@ -9,49 +7,21 @@ tick is evaluated again after a crash; the request is marked launched once its r
 from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
-    RunFailureSensorContext,
     RunRequest,
     RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    run_failure_sensor,
     sensor,
 )
-from sqlalchemy import select
 
 from leap_core import launcher
-from leap_core.audit import Actor
 from leap_core.config import default_quotas
-from leap_core.db.models import Recording, Source
-from leap_core.sources.sync import sync_source
 from leap_dagster.jobs import assets_from, recording_pipeline
 from leap_dagster.partitions import recordings
 from leap_dagster.resources import LeapResource
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
-SYNC_ACTOR = Actor("source-sync", origin="sensor")
-
-
-@sensor(minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
-        description="Lists every enabled source; registers new recordings and settles pending ones.")
-def source_sync_sensor(context: SensorEvaluationContext, leap: LeapResource) -> SensorResult | SkipReason:
-    core = leap.get()
-    new_keys: list[str] = []
-    errors: list[str] = []
-    with core.db.session() as session:
-        sources = session.scalars(select(Source).where(Source.enabled.is_(True)).order_by(Source.id)).all()
-    for source in sources:
-        with core.db.session() as session:
-            attached = session.merge(source)
-            summary = sync_source(session, SYNC_ACTOR, attached, core.settings)
-        new_keys += summary.registered
-        if summary.error:
-            errors.append(f"{source.name}: {summary.error}")
-    if not new_keys:
-        return SkipReason("; ".join(errors) or f"no new recordings in {len(sources)} source(s)")
-    context.log.info("registered %d recording(s)%s", len(new_keys), f"; errors: {errors}" if errors else "")
-    return SensorResult(dynamic_partitions_requests=[recordings.build_add_request(new_keys)])
 
 
 def _observe_runs(context: SensorEvaluationContext, leap: LeapResource) -> None:
@@ -97,20 +67,3 @@ def launcher_sensor(context: SensorEvaluationContext, leap: LeapResource) -> Sen
         for item in batch
     ]
     return SensorResult(run_requests=requests, dynamic_partitions_requests=[recordings.build_add_request(keys)])
-
-
-@run_failure_sensor(default_status=DefaultSensorStatus.RUNNING, monitor_all_code_locations=False,
-                    description="A run that died without its stage saying so moves its recording to FAILED.")
-def recording_failure_sensor(context: RunFailureSensorContext, leap: LeapResource) -> None:
-    run = context.dagster_run
-    key = run.tags.get("dagster/partition")
-    if key is None:
-        return
-    core = leap.get()
-    with core.db.session() as session:
-        recording_id = session.scalar(select(Recording.id).where(Recording.partition_key == key))
-    if recording_id is None:
-        return
-    reason = context.failure_event.message or "the run failed"
-    if core.pipeline.mark_run_died(recording_id, run.run_id, f"run {run.run_id[:8]} died: {reason}"):
-        context.log.warning("recording %s marked FAILED after its run died", recording_id)

@@ -1,104 +1,26 @@
-"""The Python API: `Leap.from_env()`, then `leap.as_user(id)` for one tenant or `leap.admin(actor)`.
-
-A user-scoped API filters every query by its user id, so another user's ids behave exactly like
-missing ones; the admin API checks the actor's role once, when it is made. Bulk calls load their rows
-in one query and write their audit records together.
-"""
+"""`UserAPI`: everything one user may do with their own rows."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from leap_core import audit, recordings, views
 from leap_core.audit import Actor, AuditQuery
-from leap_core.config import Settings, default_quotas, get_settings
+from leap_core.config import default_quotas
 from leap_core.db.models import OutputTarget, Recording, RunRequest, Source, Template, User
-from leap_core.db.session import Database
-from leap_core.errors import NotFoundError, PermissionDeniedError, ValidationError
-from leap_core.naming import slugify
-from leap_core.pipeline.facade import Pipeline
+from leap_core.errors import ValidationError
 from leap_core.quotas import effective_quotas_for
+from leap_core.stages import PLATFORMS
 from leap_core.states import IN_FLIGHT, RecordingStatus
 
-
-class Leap:
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self.settings = settings
-        self.db = db
-
-    @classmethod
-    def from_env(cls) -> Leap:
-        """Settings from LEAP_* variables; the embedded SQLite default creates and migrates itself."""
-        settings = get_settings()
-        leap = cls(settings, Database(settings.resolved_database_url))
-        if settings.is_embedded:
-            leap.db.upgrade()
-        return leap
-
-    @cached_property
-    def pipeline(self) -> Pipeline:
-        return Pipeline(self.settings, self.db)
-
-    def as_user(self, user_id: str, actor: Actor | None = None) -> UserAPI:
-        with self.db.session() as session:
-            user = session.get(User, user_id) or session.scalar(select(User).where(User.slug == user_id))
-            if user is None:
-                raise NotFoundError(f"user not found: {user_id}")
-            session.expunge(user)
-        return UserAPI(self, user, actor or Actor(self.settings.actor or user.slug, origin="api"))
-
-    def admin(self, actor: str | Actor) -> AdminAPI:
-        acting = actor if isinstance(actor, Actor) else Actor(actor, origin="api")
-        with self.db.session() as session:
-            user = session.scalar(select(User).where((User.slug == acting.name) | (User.id == acting.name)))
-            if user is None or user.role != "admin":
-                raise PermissionDeniedError(f"{acting.name!r} is not an admin")
-        return AdminAPI(self, acting)
-
-
-class AdminAPI:
-    """Platform-wide operations; only made for an actor whose user has the admin role."""
-
-    def __init__(self, leap: Leap, actor: Actor) -> None:
-        self.leap = leap
-        self.actor = actor
-
-    def create_user(self, slug: str, email: str | None = None, role: str = "user") -> dict[str, Any]:
-        return create_user(self.leap.db, self.actor, slug, email, role)
-
-    def list_users(self) -> list[dict[str, Any]]:
-        with self.leap.db.session() as session:
-            return [views.user(u) for u in session.scalars(select(User).order_by(User.created_at))]
-
-    def audit(self, q: AuditQuery) -> list[dict[str, Any]]:
-        with self.leap.db.session() as session:
-            return [audit.as_dict(e) for e in audit.query(session, q)]
-
-
-def create_user(db: Database, actor: Actor, slug: str, email: str | None, role: str) -> dict[str, Any]:
-    """Also used by `leap init`, before any admin exists."""
-    if role not in ("user", "admin"):
-        raise ValidationError("role must be 'user' or 'admin'")
-    clean = slugify(slug, "")
-    if clean != slug or len(slug) > 64:
-        raise ValidationError(f"user slug must be lowercase letters, digits and dashes (try {clean!r})")
-    try:
-        with db.session() as session:
-            user = User(slug=slug, email=email, role=role)
-            session.add(user)
-            session.flush()
-            audit.record(session, actor, "user.create", "user", user.id, user_id=user.id,
-                         details={"slug": slug, "role": role})
-            return views.user(user)
-    except IntegrityError:
-        raise ValidationError(f"a user with slug {slug!r} already exists") from None
+if TYPE_CHECKING:
+    from leap_core.api.leap import Leap
 
 
 class UserAPI:
@@ -137,8 +59,6 @@ class UserAPI:
         self, name: str, *, targets: list[str], process_on_arrival: bool = True, priority: int = 0,
         rules: dict[str, Any] | None = None, trim: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        from leap_core.stages import PLATFORMS
-
         unknown = [t for t in targets if t not in PLATFORMS]
         if unknown:
             raise ValidationError(f"unknown target platform(s): {', '.join(unknown)}; known: {', '.join(PLATFORMS)}")
@@ -183,7 +103,7 @@ class UserAPI:
         with self.leap.db.session() as session:
             rows = recordings.load_owned(session, self.user_id, recording_ids)
             requests = recordings.retry(session, self.actor, rows)
-            return [{"recording_id": r.recording_id, "first_stage": r.first_stage} for r in requests]
+            return [{"recording_id": r["recording_id"], "first_stage": r["first_stage"]} for r in requests]
 
     def reset(self, recording_id: str) -> dict[str, Any]:
         with self.leap.db.session() as session:

@@ -1,0 +1,51 @@
+"""`Leap`: the root object holding settings and the database; hands out scoped APIs."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy import select
+
+from leap_core.api.admin import AdminAPI
+from leap_core.api.users import UserAPI
+from leap_core.audit import Actor
+from leap_core.config import Settings, get_settings
+from leap_core.db.models import User
+from leap_core.db.session import Database
+from leap_core.errors import NotFoundError, PermissionDeniedError
+from leap_core.pipeline.facade import Pipeline
+
+
+class Leap:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+
+    @classmethod
+    def from_env(cls) -> Leap:
+        """Settings from LEAP_* variables; the embedded SQLite default creates and migrates itself."""
+        settings = get_settings()
+        leap = cls(settings, Database(settings.resolved_database_url))
+        if settings.is_embedded:
+            leap.db.upgrade()
+        return leap
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return Pipeline(self.settings, self.db)
+
+    def as_user(self, user_id: str, actor: Actor | None = None) -> UserAPI:
+        with self.db.session() as session:
+            user = session.get(User, user_id) or session.scalar(select(User).where(User.slug == user_id))
+            if user is None:
+                raise NotFoundError(f"user not found: {user_id}")
+            session.expunge(user)
+        return UserAPI(self, user, actor or Actor(self.settings.actor or user.slug, origin="api"))
+
+    def admin(self, actor: str | Actor) -> AdminAPI:
+        acting = actor if isinstance(actor, Actor) else Actor(actor, origin="api")
+        with self.db.session() as session:
+            user = session.scalar(select(User).where((User.slug == acting.name) | (User.id == acting.name)))
+            if user is None or user.role != "admin":
+                raise PermissionDeniedError(f"{acting.name!r} is not an admin")
+        return AdminAPI(self, acting)

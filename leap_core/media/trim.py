@@ -1,0 +1,185 @@
+"""Trimming a recording to its speech: the `trim` stage's whole job, without Dagster.
+
+Order matters for cost: probe (milliseconds), then speech analysis (audio only), then — only if the
+recording is not blank — the cut. A blank recording is reported, not written; a cut is written to a
+temporary file beside the destination and renamed into place, so a failure never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leap_core.errors import MediaError
+from leap_core.media import cut, spans
+from leap_core.media.probe import MediaInfo, probe
+from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech
+
+ANALYSIS_SHARE = 0.5
+"""Part of the progress bar given to speech analysis; the cut takes the rest."""
+
+Method = Literal["copy", "smart_cut", "reencode"]
+Progress = Callable[[float], None]
+
+
+class TrimConfig(BaseModel):
+    """How a template wants its recordings trimmed; stored as JSON in the template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["head_tail", "pauses"] = "head_tail"
+    margin_s: float = Field(default=1.0, ge=0, description="Kept around speech at every cut.")
+    min_speech_s: float = Field(default=0.25, ge=0, description="Shorter voice (a cough) is not speech.")
+    min_pause_s: float = Field(default=3.0, gt=0, description="pauses mode: longer silences are cut.")
+    blank_min_speech_s: float = Field(default=30.0, ge=0, description="Less speech in total: blank.")
+    min_duration_s: float = Field(default=10.0, ge=0, description="Shorter recordings are blank.")
+    method: Literal["auto", "reencode"] = Field(default="auto", description="auto: copy or smart cut.")
+
+
+@dataclass(frozen=True)
+class TrimResult:
+    """What was cut and how; `to_dict()` is what the asset metadata and `leap media trim --json` show."""
+
+    status: Literal["ok", "blank"]
+    input_duration: float
+    speech_seconds: float
+    speech_start: float | None
+    speech_end: float | None
+    kept: list[tuple[float, float]] = field(default_factory=list)
+    output_duration: float = 0.0
+    output_path: Path | None = None
+    method: Method | None = None
+    method_reason: str = ""
+    mode: str = "head_tail"
+
+    @property
+    def speech_ratio(self) -> float:
+        return self.speech_seconds / self.input_duration if self.input_duration else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["kept"] = [[round(s, 3), round(e, 3)] for s, e in self.kept]
+        data["output_path"] = str(self.output_path) if self.output_path else None
+        data["speech_ratio"] = round(self.speech_ratio, 4)
+        return data
+
+
+def output_path_for(dst: Path, info: MediaInfo) -> Path:
+    """Video stays MP4 at `dst`; audio-only recordings (a Zoom M4A) stay audio, as `dst` with `.m4a`."""
+    return dst if info.has_video else dst.with_suffix(".m4a")
+
+
+def _blank_reason(info: MediaInfo, speech: SpeechAnalysis | None, config: TrimConfig) -> str | None:
+    if info.duration_s < config.min_duration_s:
+        return f"{info.duration_s:.1f} s is shorter than the {config.min_duration_s:g} s minimum"
+    if speech is not None and speech.speech_seconds < config.blank_min_speech_s:
+        return f"only {speech.speech_seconds:.1f} s of speech (needs {config.blank_min_speech_s:g} s)"
+    return None
+
+
+def _kept(speech: SpeechAnalysis, info: MediaInfo, config: TrimConfig) -> list[spans.Span]:
+    if config.mode == "head_tail":
+        kept = spans.head_tail(speech.spans, config.margin_s, info.duration_s)
+    else:
+        kept = spans.without_pauses(speech.spans, config.margin_s, config.min_pause_s, info.duration_s)
+    return spans.on_frame_grid(kept, info.fps, info.duration_s) if info.has_video and info.fps else kept
+
+
+def _choose(info: MediaInfo, config: TrimConfig) -> tuple[Method, str]:
+    """Pick the cheapest exact method for this input, and say why when it is the slow one."""
+    if config.method == "reencode":
+        return "reencode", "the template asks for a re-encode"
+    if not info.has_video:
+        return "copy", "audio-only recording: audio packets copied"
+    if info.video_codec not in cut.SMART_CUT_CODECS:
+        return "reencode", f"smart cut supports H.264 only, this video is {info.video_codec}"
+    if not info.fps:
+        return "reencode", "the video has no constant frame rate to cut on"
+    if info.b_frames:
+        return "reencode", "smart cut needs video without B-frames (frames stored out of display order)"
+    return "smart_cut", "frames from each cut to the next keyframe re-encoded, the rest copied"
+
+
+def _write_audio_only(
+    src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, config: TrimConfig
+) -> tuple[Method, str]:
+    if config.method == "reencode":
+        reason = "the template asks for a re-encode"
+    elif len(kept) > 1:
+        reason = "audio-only recording with several spans: re-encoded so every cut is exact"
+    elif info.audio_codec not in cut.MP4_AUDIO_CODECS:
+        reason = f"{info.audio_codec} audio cannot be stream-copied into M4A"
+    else:
+        cut.copy_audio(src, info, kept[0], out)
+        return "copy", "audio-only recording: audio packets copied"
+    cut.encode_audio(src, info, kept, out, None)
+    return "reencode", reason
+
+
+def _write(
+    src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, workdir: Path, config: TrimConfig,
+    progress: Progress | None,
+) -> tuple[Method, str]:
+    if not info.has_video:
+        return _write_audio_only(src, info, kept, out, config)
+    method, reason = _choose(info, config)
+    if method == "smart_cut":
+        try:
+            reencoded = cut.smart_cut(src, info, kept, out, workdir, progress)
+        except MediaError as exc:
+            method, reason = "reencode", f"smart cut failed ({exc}); re-encoded instead"
+        else:
+            return ("smart_cut", reason) if reencoded else ("copy", "every cut falls on a keyframe: copied")
+    cut.reencode(src, info, kept, out, progress)
+    return method, reason
+
+
+def _stage(progress: Progress | None, start: float, share: float) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda fraction: progress(start + share * fraction)
+
+
+def trim(
+    src: Path, dst: Path, config: TrimConfig = TrimConfig(), progress: Progress | None = None
+) -> TrimResult:
+    """Cut `src` to its speech, writing `dst` (or `dst` with `.m4a` for audio-only input; see output_path).
+
+    Returns status "blank" without writing anything when the recording is too short or nearly silent.
+    Raises MediaError for files that cannot be used (unreadable, truncated, video without audio).
+    """
+    src, dst = Path(src), Path(dst)
+    info = probe(src)
+    if not info.has_audio:
+        raise MediaError(f"{src.name}: video has no audio stream, so there is no speech to trim to")
+    too_short = _blank_reason(info, None, config)
+    if too_short:
+        return TrimResult("blank", info.duration_s, 0.0, None, None,
+                          mode=config.mode, method_reason=too_short)
+    vad = VadSettings(min_speech_s=config.min_speech_s)
+    speech = detect_speech(src, info.duration_s, vad, _stage(progress, 0.0, ANALYSIS_SHARE))
+    start = speech.spans[0][0] if speech.spans else None
+    end = speech.spans[-1][1] if speech.spans else None
+    blank = _blank_reason(info, speech, config)
+    if blank or not speech.spans:
+        return TrimResult("blank", info.duration_s, speech.speech_seconds, start, end,
+                          method_reason=blank or "no speech", mode=config.mode)
+    kept = _kept(speech, info, config)
+    out = output_path_for(dst, info)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".leap-trim-", dir=out.parent) as workdir:
+        partial = Path(workdir) / f"partial{out.suffix}"
+        method, reason = _write(src, info, kept, partial, Path(workdir), config,
+                                _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE))
+        written = probe(partial)
+        os.replace(partial, out)
+    if progress is not None:
+        progress(1.0)
+    return TrimResult("ok", info.duration_s, speech.speech_seconds, start, end, kept, written.duration_s, out,
+                      method, reason, config.mode)

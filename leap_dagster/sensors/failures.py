@@ -1,0 +1,24 @@
+"""Runs that die without their stage saying so (a crash, a killed step) still leave a FAILED recording."""
+
+from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+from sqlalchemy import select
+
+from leap_core.db.models import Recording
+from leap_dagster.resources import LeapResource
+
+
+@run_failure_sensor(default_status=DefaultSensorStatus.RUNNING, monitor_all_code_locations=False,
+                    description="A run that died without its stage saying so moves its recording to FAILED.")
+def recording_failure_sensor(context: RunFailureSensorContext, leap: LeapResource) -> None:
+    run = context.dagster_run
+    key = run.tags.get("dagster/partition")
+    if key is None:
+        return
+    core = leap.get()
+    with core.db.session() as session:
+        recording_id = session.scalar(select(Recording.id).where(Recording.partition_key == key))
+    if recording_id is None:
+        return
+    reason = context.failure_event.message or "the run failed"
+    if core.pipeline.mark_run_died(recording_id, run.run_id, f"run {run.run_id[:8]} died: {reason}"):
+        context.log.warning("recording %s marked FAILED after its run died", recording_id)
