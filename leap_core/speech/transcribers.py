@@ -1,0 +1,41 @@
+"""The transcriber interface the `transcript` stage depends on, and the one place a backend is chosen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol
+
+from leap_core.errors import ValidationError
+from leap_core.speech.local_whisper import LocalWhisperTranscriber
+from leap_core.speech.openai_whisper import OpenAITranscriber
+from leap_core.speech.transcript import Transcript
+
+__all__ = ["LocalWhisperTranscriber", "OpenAITranscriber", "Transcriber", "make_transcriber"]
+
+
+class Transcriber(Protocol):
+    def transcribe(self, audio: Path, *, work_dir: Path,
+                   progress: Callable[[float], None] | None = None) -> Transcript:
+        """`work_dir` keeps finished chunks, so calling again after a crash resumes instead of restarting."""
+        ...
+
+
+def make_transcriber(
+    backend: Literal["local", "openai"],
+    *,
+    model: str | Path | None = None,
+    threads: int = 0,
+    language: str | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 300.0,
+    max_retries: int = 4,
+) -> Transcriber:
+    """`model=None` is each backend's default: the bundled tiny.en locally, `whisper-1` on OpenAI."""
+    if backend == "local":
+        return LocalWhisperTranscriber(model=model, threads=threads, language=language)
+    if backend == "openai":
+        return OpenAITranscriber(api_key=api_key, base_url=base_url, model=str(model or "whisper-1"),
+                                 language=language, timeout=timeout, max_retries=max_retries)
+    raise ValidationError(f"unknown transcription backend {backend!r}: expected 'local' or 'openai'")
