@@ -56,11 +56,24 @@ class Settings(BaseSettings):
     yandex_disk_api_url: str | None = None
     smtp_host: str | None = None
     smtp_port: int | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_from: str = "LEAP <leap@localhost>"
+    smtp_timeout_s: float = 10.0
+    webhook_timeout_s: float = 10.0
+    notify_max_attempts: int = 8
+    notify_backoff_s: float = 30.0
+    notify_backoff_max_s: float = 6 * 3600.0
+    summary_timezone: str = "UTC"
 
     stale_run_minutes: int = 60
     source_stable_scans: int = 2
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50
+    source_sync_interval_s: float = 60.0
+    launch_confirm_seconds: int = 120
+    parked_max_attempts: int = 3
 
     @cached_property
     def resolved_home(self) -> Path:

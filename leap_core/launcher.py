@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -37,6 +38,12 @@ class LaunchItem:
 
 
 ACTIVE = ("submitted", "launched")
+DELETE = "delete"
+
+
+def _item(request: RunRequest, partition_key: str) -> LaunchItem:
+    return LaunchItem(request.id, request.recording_id, request.user_id, partition_key, request.first_stage,
+                      request.reason, request.template_id, request.automation_job_id)
 
 
 def active_counts(session: Session) -> Counter[str]:
@@ -58,7 +65,7 @@ def next_batch(session: Session, defaults: QuotaDefaults, limit: int) -> list[La
     rows = session.execute(
         select(RunRequest, Recording.partition_key)
         .join(Recording, Recording.id == RunRequest.recording_id)
-        .where(RunRequest.status == "pending", Recording.deleted_at.is_(None))
+        .where(RunRequest.status == "pending", RunRequest.first_stage != DELETE, Recording.deleted_at.is_(None))
         .order_by(RunRequest.id)
         .limit(limit * 10)
     ).all()
@@ -72,8 +79,7 @@ def next_batch(session: Session, defaults: QuotaDefaults, limit: int) -> list[La
         if cap is not None and active[request.user_id] >= cap:
             continue
         active[request.user_id] += 1
-        batch.append(LaunchItem(request.id, request.recording_id, request.user_id, key, request.first_stage,
-                                request.reason, request.template_id, request.automation_job_id))
+        batch.append(_item(request, key))
         if len(batch) >= limit:
             break
     return batch
@@ -83,14 +89,51 @@ def submitted_requests(session: Session) -> list[int]:
     return list(session.scalars(select(RunRequest.id).where(RunRequest.status == "submitted")))
 
 
-def mark_submitted(session: Session, request_ids: Iterable[int]) -> None:
-    """Handed to Dagster under run_key `run-request-<id>`; Dagster refuses a second run with that key."""
+def claim(session: Session, batch: list[LaunchItem]) -> list[LaunchItem]:
+    """Mark requests submitted and keep only those this caller moved: two ticks never take the same one.
+
+    Submitted requests are handed to Dagster under run_key `run-request-<id>`, which Dagster itself
+    refuses to launch twice.
+    """
+    if not batch:
+        return []
+    claimed = set(session.scalars(
+        update(RunRequest)
+        .where(RunRequest.id.in_([item.request_id for item in batch]), RunRequest.status == "pending")
+        .values(status="submitted", launched_at=utcnow())
+        .returning(RunRequest.id)
+    ))
+    return [item for item in batch if item.request_id in claimed]
+
+
+def unconfirmed(session: Session, older_than: timedelta) -> list[LaunchItem]:
+    """Submitted requests whose run never appeared (the tick or daemon died after claiming them).
+
+    Re-sending them is safe: the run key is the same, so a run that did start is not started again.
+    """
+    rows = session.execute(
+        select(RunRequest, Recording.partition_key)
+        .join(Recording, Recording.id == RunRequest.recording_id)
+        .where(RunRequest.status == "submitted", RunRequest.launched_at < utcnow() - older_than)
+    ).all()
+    return [_item(request, key) for request, key in rows]
+
+
+def pending_deletions(session: Session) -> list[tuple[int, str]]:
+    """Deleted recordings whose dynamic partition the launcher still has to remove."""
+    rows = session.execute(
+        select(RunRequest.id, Recording.partition_key)
+        .join(Recording, Recording.id == RunRequest.recording_id)
+        .where(RunRequest.status == "pending", RunRequest.first_stage == DELETE)
+    ).all()
+    return [(request_id, key) for request_id, key in rows]
+
+
+def mark_done(session: Session, request_ids: Iterable[int]) -> None:
     ids = list(request_ids)
     if ids:
-        session.execute(
-            update(RunRequest).where(RunRequest.id.in_(ids), RunRequest.status == "pending")
-            .values(status="submitted", launched_at=utcnow())
-        )
+        session.execute(update(RunRequest).where(RunRequest.id.in_(ids))
+                        .values(status="finished", finished_at=utcnow()))
 
 
 def mark_launched(session: Session, launched: Mapping[int, str]) -> None:

@@ -8,16 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from leap_core import audit, recordings, views
+from leap_core import audit, operations, recordings, views
+from leap_core.api import self_service
+from leap_core.api.automation import AutomationAPI
+from leap_core.api.credentials import CredentialsAPI
+from leap_core.api.notifications import NotificationsAPI
+from leap_core.api.sources import SourcesAPI
+from leap_core.api.tasks import TasksAPI
+from leap_core.api.templates import TemplatesAPI
 from leap_core.audit import Actor, AuditQuery
 from leap_core.config import default_quotas
 from leap_core.db.models import OutputTarget, Recording, RunRequest, Source, Template, User
-from leap_core.errors import ValidationError
 from leap_core.quotas import effective_quotas_for
-from leap_core.stages import PLATFORMS
 from leap_core.states import IN_FLIGHT, RecordingStatus
+from leap_core.stats import UserStats
+from leap_core.storage import recording_files
 
 if TYPE_CHECKING:
     from leap_core.api.leap import Leap
@@ -35,49 +41,42 @@ class UserAPI:
     def user_id(self) -> str:
         return self.user.id
 
-    # sources and templates -------------------------------------------------------------------
+    @property
+    def tasks(self) -> TasksAPI:
+        return TasksAPI(self)
+
+    @property
+    def credentials(self) -> CredentialsAPI:
+        return CredentialsAPI(self.leap, self.user_id, self.actor)
+
+    @property
+    def notifications(self) -> NotificationsAPI:
+        return NotificationsAPI(self)
+
+    @property
+    def sources_api(self) -> SourcesAPI:
+        return SourcesAPI(self)
+
+    @property
+    def templates_api(self) -> TemplatesAPI:
+        return TemplatesAPI(self)
+
+    @property
+    def automation(self) -> AutomationAPI:
+        return AutomationAPI(self)
+
+    # sources and templates (shortcuts kept for existing callers) ----------------------------------
     def add_local_source(self, name: str, path: Path) -> dict[str, Any]:
-        folder = path.expanduser().resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            with self.leap.db.session() as session:
-                source = Source(user_id=self.user_id, kind="local", name=name, config={"path": str(folder)})
-                session.add(source)
-                session.flush()
-                audit.record(session, self.actor, "source.create", "source", source.id, user_id=self.user_id,
-                             details={"kind": "local", "name": name, "path": str(folder)})
-                return views.source(source)
-        except IntegrityError:
-            raise ValidationError(f"you already have a source named {name!r}") from None
+        return self.sources_api.add_local(name, path)
 
     def sources(self) -> list[dict[str, Any]]:
-        with self.leap.db.session() as session:
-            rows = session.scalars(select(Source).where(Source.user_id == self.user_id).order_by(Source.name))
-            return [views.source(s) for s in rows]
+        return self.sources_api.list()
 
-    def add_template(
-        self, name: str, *, targets: list[str], process_on_arrival: bool = True, priority: int = 0,
-        rules: dict[str, Any] | None = None, trim: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        unknown = [t for t in targets if t not in PLATFORMS]
-        if unknown:
-            raise ValidationError(f"unknown target platform(s): {', '.join(unknown)}; known: {', '.join(PLATFORMS)}")
-        try:
-            with self.leap.db.session() as session:
-                template = Template(user_id=self.user_id, name=name, targets=targets, priority=priority,
-                                    process_on_arrival=process_on_arrival, rules=rules or {}, trim=trim or {})
-                session.add(template)
-                session.flush()
-                audit.record(session, self.actor, "template.create", "template", template.id,
-                             user_id=self.user_id, details=views.template(template))
-                return views.template(template)
-        except IntegrityError:
-            raise ValidationError(f"you already have a template named {name!r}") from None
+    def add_template(self, name: str, *, targets: list[str], **fields: Any) -> dict[str, Any]:
+        return self.templates_api.add(name, targets=targets, **fields)
 
     def templates(self) -> list[dict[str, Any]]:
-        with self.leap.db.session() as session:
-            rows = session.scalars(select(Template).where(Template.user_id == self.user_id).order_by(Template.name))
-            return [views.template(t) for t in rows]
+        return self.templates_api.list()
 
     # recordings --------------------------------------------------------------------------------
     def recordings(self, status: RecordingStatus | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -113,9 +112,60 @@ class UserAPI:
             recordings.reset(session, self.actor, row, in_flight=row.status in IN_FLIGHT or active is not None)
             return views.recording(row)
 
+    def select(
+        self, *, status: RecordingStatus | None = None, source: str | None = None, template: str | None = None,
+    ) -> list[str]:
+        """Ids of my recordings matching the selectors (source/template by name or id), in one query."""
+        with self.leap.db.session() as session:
+            stmt = select(Recording.id).where(Recording.user_id == self.user_id, Recording.deleted_at.is_(None))
+            if status is not None:
+                stmt = stmt.where(Recording.status == status)
+            if source is not None:
+                stmt = stmt.join(Source, Source.id == Recording.source_id).where(
+                    (Source.name == source) | (Source.id == source))
+            if template is not None:
+                stmt = stmt.join(Template, Template.id == Recording.template_id).where(
+                    (Template.name == template) | (Template.id == template))
+            return list(session.scalars(stmt.order_by(Recording.created_at)))
+
+    def process(self, recording_ids: list[str], dry_run: bool = False) -> dict[str, Any]:
+        """Request processing of INITIALIZED recordings (others are reported as not eligible, with their state)."""
+        with self.leap.db.session() as session:
+            rows = recordings.load_owned(session, self.user_id, recording_ids)
+            return operations.process(session, self.actor, rows, dry_run).as_dict()
+
+    def skip(self, recording_ids: list[str], reason: str = "user", dry_run: bool = False) -> dict[str, Any]:
+        """INITIALIZED or PENDING_SOURCE → SKIPPED with the reason."""
+        with self.leap.db.session() as session:
+            rows = recordings.load_owned(session, self.user_id, recording_ids)
+            return operations.skip(session, self.actor, rows, reason, dry_run).as_dict()
+
+    def retry_failed_uploads(self, dry_run: bool = False) -> dict[str, Any]:
+        """Every FAILED target of mine gets a run for that target only; published targets are untouched."""
+        with self.leap.db.session() as session:
+            return operations.retry_failed_uploads(session, self.actor, self.user_id, dry_run).as_dict()
+
+    def delete(self, recording_id: str, dry_run: bool = False) -> dict[str, Any]:
+        """Remove the files and the partition; keep the row (as deleted) with its stages and audit."""
+        with self.leap.db.session() as session:
+            (row,) = recordings.load_owned(session, self.user_id, [recording_id])
+            files = recording_files(self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension)
+            report = operations.delete(session, self.actor, row, files, dry_run)
+        if not dry_run:
+            files.remove()
+        return report.as_dict()
+
     def quotas(self) -> dict[str, Any]:
         with self.leap.db.session() as session:
             return effective_quotas_for(session, [self.user_id], default_quotas())[self.user_id].as_dict()
+
+    def usage(self, period: str | None = None) -> dict[str, Any]:
+        """This month's (or `period` YYYYMM's) usage beside the limits it counts against."""
+        return self_service.usage_report(self.leap.db, self.user_id, period)
+
+    def stats(self, since: datetime | None = None, until: datetime | None = None) -> UserStats:
+        """Own recordings totals, by status and by template, as DataFrames (recorded_at in [since, until))."""
+        return self_service.user_stats(self.leap.db, self.user_id, since, until)
 
     def activity(self, action: str | None = None, since: datetime | None = None,
                  until: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import typer
 
@@ -40,10 +41,76 @@ def stages(recording_id: str, as_json: bool = JsonOption) -> None:
     emit(context.me().stages(recording_id), as_json, ["stage", "status", "started_at", "elapsed_s", "error"])
 
 
+SourceOption = typer.Option(None, "--source", help="Only recordings from this source (name or id).")
+TemplateOption = typer.Option(None, "--template", help="Only recordings matched to this template (name or id).")
+DryRunOption = typer.Option(False, "--dry-run", help="Report what would happen; change nothing.")
+
+
+def _chosen(
+    ids: list[str] | None, status: RecordingStatus | None, source: str | None, template: str | None
+) -> list[str]:
+    """Explicit ids, or everything the selectors match; refusing to guess when neither is given."""
+    if ids:
+        return ids
+    if status is None and source is None and template is None:
+        raise typer.BadParameter("give recording ids or a selector (--all-failed, --source, --template)")
+    return context.me().select(status=status, source=source, template=template)
+
+
+def _report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit(report, as_json)
+        return
+    done = "dry-run: would do" if report["dry_run"] else "done"
+    rows = [{"recording": i, "result": done} for i in report["done"]]
+    rows += [{"recording": i, "result": reason} for i, reason in report["refused"].items()]
+    emit(rows, False, ["recording", "result"])
+
+
+@recordings_app.command("process")
+def process(
+    recording_ids: list[str] | None = typer.Argument(None),
+    source: str | None = SourceOption, template: str | None = TemplateOption,
+    dry_run: bool = DryRunOption, as_json: bool = JsonOption,
+) -> None:
+    """Process INITIALIZED recordings now (e.g. of a template that waits for its automation job)."""
+    ids = _chosen(recording_ids, RecordingStatus.INITIALIZED if not recording_ids else None, source, template)
+    _report(context.me().process(ids, dry_run), as_json)
+
+
+@recordings_app.command("skip")
+def skip(
+    recording_ids: list[str] = typer.Argument(...),
+    reason: str = typer.Option("user", help="Recorded with the skip."),
+    dry_run: bool = DryRunOption, as_json: bool = JsonOption,
+) -> None:
+    """Never process these INITIALIZED or PENDING_SOURCE recordings."""
+    _report(context.me().skip(recording_ids, reason, dry_run), as_json)
+
+
 @recordings_app.command("retry")
-def retry(recording_ids: list[str], as_json: bool = JsonOption) -> None:
-    """Continue FAILED recordings from the stage that failed."""
-    emit(context.me().retry(recording_ids), as_json, ["recording_id", "first_stage"])
+def retry(
+    recording_ids: list[str] | None = typer.Argument(None),
+    all_failed: bool = typer.Option(False, "--all-failed", help="Every FAILED recording (with the selectors)."),
+    failed_uploads: bool = typer.Option(False, "--failed-uploads", help="Every FAILED upload target of yours."),
+    source: str | None = SourceOption, template: str | None = TemplateOption,
+    dry_run: bool = DryRunOption, as_json: bool = JsonOption,
+) -> None:
+    """Continue FAILED recordings from the stage that failed (only failed targets are re-uploaded)."""
+    if failed_uploads:
+        _report(context.me().retry_failed_uploads(dry_run), as_json)
+        return
+    ids = _chosen(recording_ids, RecordingStatus.FAILED if all_failed else None, source, template)
+    if dry_run:
+        _report({"action": "recording.retry", "dry_run": True, "done": ids, "refused": {}}, as_json)
+        return
+    emit(context.me().retry(ids), as_json, ["recording_id", "first_stage"])
+
+
+@recordings_app.command("delete")
+def delete(recording_id: str, dry_run: bool = DryRunOption, as_json: bool = JsonOption) -> None:
+    """Remove the files and the partition; the row stays as deleted, with its history and audit."""
+    _report(context.me().delete(recording_id, dry_run), as_json)
 
 
 @recordings_app.command("reset")

@@ -6,7 +6,7 @@ selection the daemon would use; only the daemon's scheduling loop is replaced by
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, SensorResult, build_sensor_context
+from dagster import DagsterInstance, DeleteDynamicPartitionsRequest, SensorResult, build_sensor_context
 from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
 
 from leap_dagster.definitions import defs
@@ -20,11 +20,20 @@ def tick_sync(instance: DagsterInstance) -> list[str]:
     result = source_sync_sensor(build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES))
     if not isinstance(result, SensorResult):
         return []
+    return apply_partition_requests(instance, result)
+
+
+def apply_partition_requests(instance: DagsterInstance, result: SensorResult) -> list[str]:
+    """Do what the daemon does with a tick's partition requests; returns the keys added."""
     added: list[str] = []
     for request in result.dynamic_partitions_requests or []:
         keys = list(request.partition_keys or [])
-        instance.add_dynamic_partitions("recordings", keys)
-        added += keys
+        if isinstance(request, DeleteDynamicPartitionsRequest):
+            for key in keys:
+                instance.delete_dynamic_partition("recordings", key)
+        else:
+            instance.add_dynamic_partitions("recordings", keys)
+            added += keys
     return added
 
 
@@ -33,8 +42,7 @@ def tick_launcher(instance: DagsterInstance) -> list[ExecuteInProcessResult]:
     result = launcher_sensor(build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES))
     if not isinstance(result, SensorResult):
         return []
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions("recordings", list(request.partition_keys or []))
+    apply_partition_requests(instance, result)
     job = defs.resolve_job_def("recording_pipeline")
     return [
         job.execute_in_process(

@@ -1,0 +1,205 @@
+"""What a user can ask of many recordings at once: process, skip, delete, and retry of failed uploads.
+
+Every operation loads its rows in one query, refuses or reports per recording with its state, writes
+its state changes, run requests and audit records in the caller's one transaction, and honours
+`dry_run` by computing the same report and writing nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from leap_core import audit, recordings
+from leap_core.audit import Actor
+from leap_core.db.models import Notification, OutputTarget, Recording, RunRequest
+from leap_core.db.types import utcnow
+from leap_core.errors import ConcurrentModificationError, InvalidTransitionError
+from leap_core.stages import DOWNLOAD, upload_stage
+from leap_core.states import IN_FLIGHT, RecordingStatus, TargetStatus
+from leap_core.storage import RecordingFiles
+
+ACTIVE_REQUESTS = ("pending", "submitted", "launched")
+
+
+@dataclass
+class OperationReport:
+    """Per-recording outcome: `done` ids, and `refused` ids with the reason a person can act on."""
+
+    action: str
+    dry_run: bool
+    done: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "dry_run": self.dry_run, "done": self.done, "refused": self.refused}
+
+
+def _bulk_transition(
+    session: Session, ids: Sequence[str], expected: Sequence[RecordingStatus], new: RecordingStatus, **values: Any
+) -> None:
+    """One conditional UPDATE; if any row moved meanwhile, the whole batch is refused."""
+    if not ids:
+        return
+    result = session.execute(
+        update(Recording)
+        .where(Recording.id.in_(ids), Recording.status.in_(expected))
+        .values(status=new, version=Recording.version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(ids):  # type: ignore[attr-defined]
+        raise ConcurrentModificationError("some recordings changed while this ran; nothing was changed")
+
+
+def _request_runs(session: Session, rows: Sequence[Recording], stage: str, reason: str, actor: Actor) -> None:
+    if rows:
+        now = utcnow()
+        session.execute(insert(RunRequest), [
+            {"recording_id": r.id, "user_id": r.user_id, "first_stage": stage, "reason": reason,
+             "requested_by": actor.name, "template_id": r.template_id, "status": "pending", "created_at": now}
+            for r in rows
+        ])
+
+
+def busy_recordings(session: Session, ids: Sequence[str]) -> set[str]:
+    """Recordings with a run request not yet finished: work is queued or in flight for them."""
+    return set(session.scalars(
+        select(RunRequest.recording_id).where(RunRequest.recording_id.in_(ids), RunRequest.status.in_(ACTIVE_REQUESTS))
+    ))
+
+
+def process(session: Session, actor: Actor, rows: Sequence[Recording], dry_run: bool = False) -> OperationReport:
+    """INITIALIZED recordings get a run request from the download stage; others are reported with their state."""
+    report = OperationReport("recording.process", dry_run)
+    busy = busy_recordings(session, [r.id for r in rows])
+    eligible = []
+    for row in rows:
+        if row.status is not RecordingStatus.INITIALIZED:
+            report.refused[row.id] = f"not eligible: recording is {row.status.value}, processing needs INITIALIZED"
+        elif row.id in busy:
+            report.refused[row.id] = "already requested: a run is queued or in flight"
+        else:
+            eligible.append(row)
+    report.done = [r.id for r in eligible]
+    if not dry_run:
+        _request_runs(session, eligible, DOWNLOAD.name, "process", actor)
+        audit.record_many(session, actor, report.action, "recording", [(r.id, r.user_id, {}) for r in eligible])
+    return report
+
+
+def skip(
+    session: Session, actor: Actor, rows: Sequence[Recording], reason: str, dry_run: bool = False
+) -> OperationReport:
+    report = OperationReport("recording.skip", dry_run)
+    allowed = (RecordingStatus.INITIALIZED, RecordingStatus.PENDING_SOURCE)
+    eligible = [r for r in rows if r.status in allowed]
+    for row in rows:
+        if row.status not in allowed:
+            report.refused[row.id] = f"cannot skip a {row.status.value} recording (only INITIALIZED or PENDING_SOURCE)"
+    report.done = [r.id for r in eligible]
+    if not dry_run:
+        _bulk_transition(session, report.done, allowed, RecordingStatus.SKIPPED, skip_reason=reason)
+        audit.record_many(session, actor, report.action, "recording",
+                          [(r.id, r.user_id, {"reason": reason, "before": r.status.value}) for r in eligible])
+    return report
+
+
+def retry_failed_uploads(session: Session, actor: Actor, user_id: str, dry_run: bool = False) -> OperationReport:
+    """Every FAILED target of the user: its recording goes back to UPLOADING with a run for that target only."""
+    report = OperationReport("recording.retry", dry_run)
+    pairs = session.execute(
+        select(OutputTarget, Recording)
+        .join(Recording, Recording.id == OutputTarget.recording_id)
+        .where(Recording.user_id == user_id, Recording.deleted_at.is_(None),
+               OutputTarget.status == TargetStatus.FAILED)
+    ).all()
+    busy = busy_recordings(session, [r.id for _, r in pairs])
+    requests = []
+    for target, recording in pairs:
+        if recording.id in busy:
+            report.refused[recording.id] = "already requested: a run is queued or in flight"
+        elif recording.status not in (RecordingStatus.FAILED, RecordingStatus.UPLOADING):
+            report.refused[recording.id] = f"recording is {recording.status.value}; its upload cannot be retried"
+        else:
+            requests.append((target, recording))
+    report.done = sorted({r.id for _, r in requests})
+    if dry_run or not requests:
+        return report
+    failed_ids = sorted({r.id for _, r in requests if r.status is RecordingStatus.FAILED})
+    _bulk_transition(session, failed_ids, [RecordingStatus.FAILED], RecordingStatus.UPLOADING,
+                     failed=False, error_message=None, retry_count=Recording.retry_count + 1)
+    now = utcnow()
+    session.execute(insert(RunRequest), [
+        {"recording_id": r.id, "user_id": r.user_id, "first_stage": upload_stage(t.platform).name,
+         "reason": "retry", "requested_by": actor.name, "template_id": r.template_id, "status": "pending",
+         "created_at": now}
+        for t, r in requests
+    ])
+    audit.record_many(session, actor, report.action, "recording",
+                      [(r.id, r.user_id, {"stage": upload_stage(t.platform).name}) for t, r in requests])
+    return report
+
+
+def delete(
+    session: Session, actor: Actor, recording: Recording, files: RecordingFiles, dry_run: bool = False
+) -> OperationReport:
+    """Marks the row deleted (it stays, with its history) and asks the launcher to drop the partition.
+
+    The caller removes `files` once this transaction has committed, so a failed commit loses nothing.
+    """
+    report = OperationReport("recording.delete", dry_run)
+    if recording.status in IN_FLIGHT or busy_recordings(session, [recording.id]):
+        raise InvalidTransitionError(f"recording {recording.id} has a run queued or in flight; delete refused")
+    report.done = [recording.id]
+    if dry_run:
+        return report
+    freed = files.size_bytes()
+    recording.deleted_at = utcnow()
+    recording.storage_bytes = 0
+    recordings.flush_versioned(session, recording.id)
+    session.add(RunRequest(recording_id=recording.id, user_id=recording.user_id, first_stage="delete",
+                           reason="delete", requested_by=actor.name, template_id=recording.template_id))
+    audit.record(session, actor, report.action, "recording", recording.id, user_id=recording.user_id,
+                 details={"status": recording.status.value, "freed_bytes": freed,
+                          "partition_key": recording.partition_key})
+    return report
+
+
+def request_due_parked(session: Session, actor: Actor, max_attempts: int) -> list[str]:
+    """Targets parked by a platform (retry_after) whose time has come get a run for that target only.
+
+    After `max_attempts` automatic attempts the target stays FAILED and is no longer re-requested; its
+    owner is told through an in-app notification.
+    """
+    now = utcnow()
+    pairs = session.execute(
+        select(OutputTarget, Recording)
+        .join(Recording, Recording.id == OutputTarget.recording_id)
+        .where(OutputTarget.status == TargetStatus.FAILED, OutputTarget.retry_after.is_not(None),
+               OutputTarget.retry_after <= now, Recording.deleted_at.is_(None))
+    ).all()
+    busy = busy_recordings(session, [r.id for _, r in pairs])
+    requested: list[str] = []
+    for target, recording in pairs:
+        if recording.id in busy:
+            continue
+        target.retry_after = None
+        if target.attempts >= max_attempts:
+            session.add(Notification(
+                user_id=recording.user_id, event_type="upload.gave_up",
+                idempotency_key=f"upload.gave_up:{target.id}:{target.attempts}",
+                title=f"Gave up publishing {recording.title!r} to {target.platform}",
+                body=f"{target.attempts} automatic attempts failed; last error: {target.error_message}",
+                data={"recording_id": recording.id, "platform": target.platform},
+            ))
+            continue
+        if recording.status is RecordingStatus.FAILED:
+            recordings.transition(session, recording, RecordingStatus.UPLOADING)
+            recording.failed, recording.error_message = False, None
+        recordings.request_run(session, recording, upload_stage(target.platform).name, "parked", actor)
+        requested.append(recording.id)
+    return requested
