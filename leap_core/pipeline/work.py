@@ -14,9 +14,8 @@ from leap_core.media.trim import TrimConfig, trim
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
 from leap_core.sources.base import SourceFile
 from leap_core.sources.sync import client_for
-from leap_core.speech.local_topics import LocalTopicExtractor
 from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
-from leap_core.speech.topic_models import Topics
+from leap_core.speech.topics import TopicExtractor, make_topic_extractor
 from leap_core.speech.transcribers import Transcriber, make_transcriber
 from leap_core.speech.transcript import Transcript
 
@@ -60,22 +59,28 @@ def transcribe(stage_input: StageInput) -> StageOutput:
     if not transcript.segments:
         raise StageError("transcribe", "no speech was recognised in the trimmed recording")
     _write_text(files.transcript, transcript.model_dump_json(indent=2))
-    words = sum(len(s.text.split()) for s in transcript.segments)
-    preview = "\n".join(f"- `{s.start:7.1f}s` {s.text.strip()}" for s in transcript.segments[:8])
     return StageOutput({
         **file_metadata(files.transcript), "language": transcript.language, "segments": len(transcript.segments),
-        "words": words, "backend": transcript.backend, "model": transcript.model, "preview_md": preview,
+        "words": transcript.word_count, "backend": transcript.backend, "model": transcript.model,
+        "media_duration_s": round(transcript.duration, 2), "preview_md": transcript.preview_markdown(),
     })
+
+
+@cache
+def _extractor(backend: Literal["local", "openai"], model: str, base_url: str | None) -> TopicExtractor:
+    return make_topic_extractor(backend, model=model, base_url=base_url)
 
 
 def topics(stage_input: StageInput) -> StageOutput:
     files = stage_input.files
     transcript = Transcript.model_validate_json(files.transcript.read_text())
-    extracted: Topics = LocalTopicExtractor().extract(transcript)
+    settings = stage_input.settings
+    extractor = _extractor(settings.topics_backend, settings.openai_topics_model, settings.openai_base_url)
+    extracted = extractor.extract(transcript)
     _write_text(files.topics, extracted.model_dump_json(indent=2))
-    chapters_md = "\n".join(f"- `{c.start:7.1f}s` {c.title}" for c in extracted.chapters) or "(no chapters)"
     return StageOutput({
-        **file_metadata(files.topics), "chapters": len(extracted.chapters), "chapters_md": chapters_md,
+        **file_metadata(files.topics), "chapters": len(extracted.chapters),
+        "chapters_md": extracted.chapters_markdown() or "(no chapters)",
         "keywords": ", ".join(extracted.keywords[:10]), "chapters_note": extracted.chapters_note or "",
     })
 

@@ -72,7 +72,7 @@ def _words(transcript: Transcript) -> list[str]:
     return " ".join(s.text for s in transcript.segments).split()
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_transcripts())
 def test_cues_never_exceed_two_lines_of_42_characters_or_overlap(transcript: Transcript) -> None:
     cues = build_cues(transcript)
@@ -81,14 +81,14 @@ def test_cues_never_exceed_two_lines_of_42_characters_or_overlap(transcript: Tra
     assert all(a.end <= b.start + 1e-9 for a, b in itertools.pairwise(cues))
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(paced_transcripts())
 def test_every_word_is_shown_once_in_order(transcript: Transcript) -> None:
     shown = "".join(" ".join(c.lines) for c in build_cues(transcript)).replace(" ", "")
     assert shown == "".join(_words(transcript))
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(any_transcripts())
 def test_whatever_the_timing_no_word_is_invented_or_reordered(transcript: Transcript) -> None:
     spoken, position = "".join(_words(transcript)), 0
@@ -98,7 +98,7 @@ def test_whatever_the_timing_no_word_is_invented_or_reordered(transcript: Transc
         position = found + len(cue.text.replace(" ", ""))
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(paced_transcripts())
 def test_at_human_pace_cues_last_one_to_seven_seconds_and_read_at_most_21_cps(transcript: Transcript) -> None:
     for cue in build_cues(transcript):
