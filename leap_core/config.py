@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     zoom_api_url: str | None = None
     zoom_oauth_url: str | None = None
     yandex_disk_api_url: str | None = None
+    youtube_chunk_size: int = 8 * 1024 * 1024
+    youtube_quota_costs: dict[str, int] = Field(default_factory=dict)
+    publish_max_retries: int = 5
+    publish_backoff_s: float = 1.0
     smtp_host: str | None = None
     smtp_port: int | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "starttls"

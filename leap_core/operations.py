@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from leap_core import audit, recordings
+from leap_core import audit, recordings, usage
 from leap_core.audit import Actor
 from leap_core.db.models import Notification, OutputTarget, Recording, RunRequest
 from leap_core.db.types import utcnow
@@ -129,6 +129,8 @@ def retry_failed_uploads(session: Session, actor: Actor, user_id: str, dry_run: 
     report.done = sorted({r.id for _, r in requests})
     if dry_run or not requests:
         return report
+    first_target = {r.id: (t, r) for t, r in reversed(requests)}  # one run per recording settles all its targets
+    requests = list(first_target.values())
     failed_ids = sorted({r.id for _, r in requests if r.status is RecordingStatus.FAILED})
     _bulk_transition(session, failed_ids, [RecordingStatus.FAILED], RecordingStatus.UPLOADING,
                      failed=False, error_message=None, retry_count=Recording.retry_count + 1)
@@ -158,6 +160,7 @@ def delete(
     if dry_run:
         return report
     freed = files.size_bytes()
+    usage.release_storage(session, recording.user_id, freed)
     recording.deleted_at = utcnow()
     recording.storage_bytes = 0
     recordings.flush_versioned(session, recording.id)

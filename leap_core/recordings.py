@@ -16,12 +16,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from leap_core import audit
+from leap_core import audit, usage
 from leap_core.audit import Actor
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunRequest, Source, Template, User
 from leap_core.db.types import new_ulid, utcnow
 from leap_core.errors import ConcurrentModificationError, InvalidTransitionError, NotFoundError
 from leap_core.naming import partition_key
+from leap_core.quotas import effective_quotas
 from leap_core.sources.base import SourceFile
 from leap_core.stages import DOWNLOAD, stage_named
 from leap_core.states import (
@@ -96,6 +97,7 @@ def register(
     file: SourceFile,
 ) -> Recording:
     """A new file from a source becomes a recording (INITIALIZED, or PENDING_SOURCE while incomplete)."""
+    usage.reserve_recording(session, user.id, file.size or 0, effective_quotas(session, user.id), actor=actor)
     recording_id = new_ulid()
     recorded_at = file.recorded_at or datetime.now(UTC)
     title = PurePath(file.name).stem or file.name

@@ -13,7 +13,7 @@ STAGE_ASSETS: dict[str, str] = {
     "topics": "topics",
     "subtitles": "subtitles",
 }
-TARGET_ASSETS: dict[str, str] = {"local": "exported_video"}
+TARGET_ASSETS: dict[str, str] = {"local": "exported_video", "youtube": "youtube_video", "vk": "vk_video"}
 PIPELINE_ORDER = [*STAGE_ASSETS.values(), *TARGET_ASSETS.values()]
 
 # In-process: the chain is linear and each stage's heavy work (ffmpeg, Whisper) is its own process or
@@ -27,8 +27,12 @@ recording_pipeline = define_asset_job(
 
 
 def assets_from(stage: str) -> list[AssetKey]:
-    """The stage's asset and everything after it; an upload stage selects only its own target."""
+    """The stage's asset and everything after it; an upload stage selects every target asset.
+
+    Targets already UPLOADED are reused without an upload, and those the template does not ask for
+    materialise nothing, so one run settles every failed target of the recording.
+    """
     if stage.startswith("upload:"):
-        return [AssetKey(TARGET_ASSETS[stage.split(":", 1)[1]])]
+        return [AssetKey(name) for name in TARGET_ASSETS.values()]
     start = PIPELINE_ORDER.index(STAGE_ASSETS[stage])
     return [AssetKey(name) for name in PIPELINE_ORDER[start:]]

@@ -14,6 +14,7 @@ from leap_core.errors import NotFoundError, StageError
 from leap_core.pipeline import work
 from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, StageRunner, load
 from leap_core.publishing.local_export import export_recording
+from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
 from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM, stage_for_working_state
 from leap_core.states import IN_FLIGHT
@@ -68,6 +69,11 @@ class Pipeline:
             return Published(video_id=folder, url=final.as_uri(), metadata={"path": str(final)})
 
         return self.targets.run(recording_id, "local", publish, run_id)
+
+    def publish(self, recording_id: str, platform: str, run_id: str | None = None) -> TargetOutcome:
+        """Publish to YouTube or VK with the credential the template names, resuming a stored upload."""
+        step = PlatformPublish(platform, self.settings, self.db, self.targets.checkpoint)
+        return self.targets.run(recording_id, platform, step, run_id)
 
     def mark_run_died(self, recording_id: str, run_id: str, reason: str) -> bool:
         """A run ended without its stage saying so (killed worker, crash): FAILED at the stage it was in."""

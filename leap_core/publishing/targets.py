@@ -1,8 +1,10 @@
 """Runs one output target of one recording through its own state machine.
 
-Targets are independent: each moves NOT_UPLOADED/FAILED → UPLOADING → UPLOADED or FAILED on its own,
-the recording is UPLOADED once every target of its template is, and a target that already holds a
-platform video id is never uploaded again, whatever re-runs it.
+Targets are independent: each moves NOT_UPLOADED/FAILED → UPLOADING → UPLOADED or FAILED on its own, a
+target may start while a sibling's failure holds the recording FAILED, the recording is UPLOADED once every
+target of its template is, and a target that already holds a platform video id is never uploaded again,
+whatever re-runs it. An upload's progress is saved on the target row (`resume_state`) after every step, so
+the next attempt continues it; a parked target (platform quota, flood control) keeps its `retry_after`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from leap_core import audit, recordings
@@ -22,8 +26,10 @@ from leap_core.config import Settings
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording
 from leap_core.db.session import Database
 from leap_core.db.types import utcnow
-from leap_core.errors import InvalidTransitionError, LeapError
+from leap_core.errors import ConcurrentModificationError, InvalidTransitionError, LeapError
+from leap_core.notifications import notify, recording_published, upload_failed
 from leap_core.pipeline.runner import StageInput, load, snapshot
+from leap_core.publishing.base import Checkpoint, PublishError, PublishParked
 from leap_core.stages import upload_stage
 from leap_core.states import RecordingStatus, TargetStatus
 
@@ -48,14 +54,48 @@ class TargetOutcome:
 
 
 Publish = Callable[[StageInput, OutputTarget], Published]
+"""Gets the detached target row: its `id` (for `TargetRunner.checkpoint`) and the stored `resume_state`."""
 
 
-def _finish_recording_if_complete(session: Session, recording: Recording) -> None:
-    statuses = session.scalars(
-        select(OutputTarget.status).where(OutputTarget.recording_id == recording.id)
-    ).all()
-    if recording.status is RecordingStatus.UPLOADING and all(s is TargetStatus.UPLOADED for s in statuses):
-        recordings.transition(session, recording, RecordingStatus.UPLOADED)
+def _target(session: Session, recording_id: str, platform: str) -> OutputTarget | None:
+    return session.scalar(select(OutputTarget).where(
+        OutputTarget.recording_id == recording_id, OutputTarget.platform == platform))
+
+
+def _sibling_failed(recording: Recording) -> bool:
+    """The recording is FAILED only because another of its targets failed: this one may still publish."""
+    return recording.status is RecordingStatus.FAILED and (recording.failed_at_stage or "").startswith("upload:")
+
+
+def _settle_recording(session: Session, recording: Recording) -> None:
+    """UPLOADED once every target is; FAILED at a still-failed target once none is left to try in this run."""
+    targets = session.scalars(select(OutputTarget).where(OutputTarget.recording_id == recording.id)).all()
+    if all(t.status is TargetStatus.UPLOADED for t in targets):
+        if recording.status is RecordingStatus.TRANSCRIBED:  # reprocessed after a reset: nothing left to upload
+            recordings.transition(session, recording, RecordingStatus.UPLOADING)
+        if recording.status is RecordingStatus.UPLOADING:
+            recordings.transition(session, recording, RecordingStatus.UPLOADED)
+        return
+    failed = [t for t in targets if t.status is TargetStatus.FAILED]
+    pending = [t for t in targets if t.status in (TargetStatus.NOT_UPLOADED, TargetStatus.UPLOADING)]
+    if recording.status is RecordingStatus.UPLOADING and failed and not pending:
+        # A retry publishes the one target the recording failed at; another target that failed too
+        # must not leave the recording UPLOADING for ever, so the recording fails at that one next.
+        recordings.fail(session, recording, upload_stage(failed[0].platform).name, failed[0].error_message or "")
+
+
+def _take(session: Session, recording: Recording, target: OutputTarget, stage_name: str) -> None:
+    """Claim the target for this run; an UPLOADING target whose run is gone (no running stage row) is resumed."""
+    if target.status is TargetStatus.UPLOADING:
+        running = session.scalar(select(ProcessingStage.run_id).where(
+            ProcessingStage.recording_id == recording.id, ProcessingStage.stage == stage_name,
+            ProcessingStage.status == "running").limit(1))
+        if running is not None:
+            raise ConcurrentModificationError(
+                f"{stage_name} of recording {recording.id} is already running in run {running}")
+        recordings.transition_target(session, target, TargetStatus.FAILED)
+    recordings.transition_target(session, target, TargetStatus.UPLOADING)
+    target.attempts += 1
 
 
 class TargetRunner:
@@ -69,21 +109,19 @@ class TargetRunner:
         started = time.monotonic()
         with self.db.session() as session:
             recording = load(session, recording_id)
-            target = session.scalar(select(OutputTarget).where(
-                OutputTarget.recording_id == recording_id, OutputTarget.platform == platform))
+            target = _target(session, recording_id, platform)
             if recording.status is RecordingStatus.SKIPPED or target is None:
                 reason = "skipped" if target is not None else "not_requested"
                 return TargetOutcome(reason, platform, None, None, {}, 0.0)  # type: ignore[arg-type]
             if target.status is TargetStatus.UPLOADED:
-                _finish_recording_if_complete(session, recording)
+                _settle_recording(session, recording)
                 return TargetOutcome("reused", platform, target.video_id, target.url, {}, 0.0)
             if recording.status is RecordingStatus.TRANSCRIBED:
                 recordings.transition(session, recording, RecordingStatus.UPLOADING)
-            elif recording.status is not RecordingStatus.UPLOADING:
+            elif recording.status is not RecordingStatus.UPLOADING and not _sibling_failed(recording):
                 raise InvalidTransitionError(
                     f"recording {recording_id} is {recording.status}; publishing needs it TRANSCRIBED")
-            recordings.transition_target(session, target, TargetStatus.UPLOADING)
-            target.attempts += 1
+            _take(session, recording, target, stage.name)
             row = ProcessingStage(recording_id=recording_id, stage=stage.name, status="running", run_id=run_id)
             session.add(row)
             session.flush()
@@ -94,16 +132,17 @@ class TargetRunner:
             published = publish(payload, target)
         except Exception as exc:
             message = str(exc) if isinstance(exc, LeapError) else f"unexpected {type(exc).__name__}: {exc}"
-            self._fail(recording_id, platform, row_id, message, actor)
+            retry_after = exc.retry_after if isinstance(exc, PublishParked) else None
+            self._fail(recording_id, platform, row_id, message, retry_after, actor)
             raise
         elapsed = time.monotonic() - started
         with self.db.session() as session:
             recording = load(session, recording_id)
-            target = session.scalar(select(OutputTarget).where(
-                OutputTarget.recording_id == recording_id, OutputTarget.platform == platform))
+            target = _target(session, recording_id, platform)
             assert target is not None
             recordings.transition_target(session, target, TargetStatus.UPLOADED)
-            target.video_id, target.url, target.retry_after = published.video_id, published.url, None
+            target.video_id, target.url = published.video_id, published.url
+            target.retry_after, target.error_message, target.resume_state = None, None, {}
             stage_row = session.get(ProcessingStage, row_id)
             assert stage_row is not None
             stage_row.status, stage_row.completed_at = "completed", utcnow()
@@ -111,23 +150,50 @@ class TargetRunner:
                                  "elapsed_s": round(elapsed, 3)}
             audit.record(session, actor, "target.upload", "output_target", target.id, user_id=recording.user_id,
                          details={"platform": platform, "video_id": published.video_id, "url": published.url})
-            _finish_recording_if_complete(session, recording)
+            notify(session, recording.user_id, recording_published(
+                recording_id, recording.title, platform, published.video_id, published.url))
+            _settle_recording(session, recording)
         return TargetOutcome("uploaded", platform, published.video_id, published.url, published.metadata, elapsed)
 
-    def _fail(self, recording_id: str, platform: str, row_id: int, message: str, actor: Actor) -> None:
+    def checkpoint(self, target_id: str) -> Checkpoint:
+        """Saves a publisher's resume state on the target row, one short transaction per step."""
+
+        def save(state: dict[str, Any]) -> None:
+            try:
+                with self.db.session() as session:
+                    target = session.get(OutputTarget, target_id)
+                    assert target is not None
+                    target.resume_state = state
+            except SQLAlchemyError as exc:
+                # The database error would quote the state (an upload session URI is a bearer secret).
+                log.warning("could not save upload progress of target %s: %s", target_id, type(exc).__name__)
+                raise PublishError(
+                    "could not save the upload's progress to the database; a retry continues from the last "
+                    "saved step"
+                ) from None
+
+        return save
+
+    def _fail(
+        self, recording_id: str, platform: str, row_id: int, message: str, retry_after: datetime | None,
+        actor: Actor,
+    ) -> None:
         stage_name = upload_stage(platform).name
         with self.db.session() as session:
             recording = load(session, recording_id)
-            target = session.scalar(select(OutputTarget).where(
-                OutputTarget.recording_id == recording_id, OutputTarget.platform == platform))
+            target = _target(session, recording_id, platform)
             assert target is not None
             recordings.transition_target(session, target, TargetStatus.FAILED)
-            target.error_message = message
+            target.error_message, target.retry_after = message, retry_after
             stage_row = session.get(ProcessingStage, row_id)
             assert stage_row is not None
             stage_row.status, stage_row.completed_at, stage_row.error = "failed", utcnow(), message
             if recording.status is not RecordingStatus.FAILED:
                 recordings.fail(session, recording, stage_name, message)
+            details: dict[str, Any] = {"platform": platform, "error": message}
+            if retry_after is not None:
+                details["retry_after"] = retry_after.isoformat()
             audit.record(session, actor, "target.fail", "output_target", target.id, user_id=recording.user_id,
-                         details={"platform": platform, "error": message}, result="failure")
+                         details=details, result="failure")
+            notify(session, recording.user_id, upload_failed(recording_id, recording.title, platform, message, row_id))
         log.warning("recording %s: %s failed: %s", recording_id, stage_name, message)
