@@ -21,6 +21,7 @@ from leap_core.audit import Actor
 from leap_core.db.models import Credential
 from leap_core.db.types import utcnow
 from leap_core.errors import NotFoundError, ValidationError
+from leap_core.logs import REDACTOR
 from leap_core.secrets import SecretBox, redact
 
 FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -143,6 +144,15 @@ def delete(session: Session, actor: Actor, credential: Credential) -> None:
     session.flush()
 
 
+MIN_SECRET_LENGTH = 8
+"""Shorter fields (a region, a flag) are not secrets worth scrubbing from every log line."""
+
+
 def reveal(credential: Credential, box: SecretBox) -> dict[str, str]:
-    """The decrypted fields: for handing to a platform client, never for display."""
-    return box.decrypt(credential.encrypted)
+    """The decrypted fields: for handing to a platform client, never for display.
+
+    Each value is registered with the log redactor, so should one ever reach a log line it is scrubbed.
+    """
+    fields = box.decrypt(credential.encrypted)
+    REDACTOR.register(*(value for value in fields.values() if len(value) >= MIN_SECRET_LENGTH))
+    return fields
