@@ -116,6 +116,7 @@ def register(
         recorded_at=recorded_at,
         status=status,
         duration_s=file.duration_s,
+        storage_bytes=file.size or 0,  # reserved against the quota above; settled as stages write files
     )
     session.add(recording)
     session.flush()  # the targets' foreign key needs the row first (no ORM relationship orders them)
