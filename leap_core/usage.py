@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from leap_core.audit import SYSTEM, Actor
 from leap_core.db.models import QuotaUsage, User
 from leap_core.errors import NotFoundError, QuotaExceededError
+from leap_core.notifications import notify, storage_overage
 from leap_core.notifications.quota import notify_quota_levels
 from leap_core.quotas import GIB, EffectiveQuotas, effective_quotas, refuse
 
@@ -158,8 +159,16 @@ def release_storage(session: Session, user_id: str, size_bytes: int) -> Usage:
 
 
 def add_storage(session: Session, user_id: str, size_bytes: int) -> Usage:
-    """Bytes already written (a download larger than announced, derived files): counted, not refused."""
-    return _adjust(session, user_id, storage_bytes=QuotaUsage.storage_bytes + size_bytes)
+    """Bytes already written (a download larger than announced, derived files): counted, not refused.
+
+    Storage can therefore grow past the limit checked at registration; the owner is told (once a day).
+    """
+    current = _adjust(session, user_id, storage_bytes=QuotaUsage.storage_bytes + size_bytes)
+    limit = effective_quotas(session, user_id).max_storage_gb
+    if size_bytes > 0 and limit is not None and current.storage_gb > limit:
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        notify(session, user_id, storage_overage(user_id, current.storage_gb, limit, day))
+    return current
 
 
 def add_transcription_seconds(session: Session, user_id: str, seconds: float) -> Usage:

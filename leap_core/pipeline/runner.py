@@ -17,13 +17,14 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leap_core import audit, recordings
+from leap_core import audit, recordings, usage
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import ProcessingStage, Recording, Template, User
 from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import InvalidTransitionError, LeapError, NotFoundError
+from leap_core.notifications import notify, stage_failed
 from leap_core.stages import Stage
 from leap_core.states import RecordingStatus
 from leap_core.storage import RecordingFiles, recording_files
@@ -109,33 +110,39 @@ class StageRunner:
         entered = self._enter(recording_id, stage, run_id)
         if entered is None:
             return StageOutcome("skipped", recording_id, stage.name, {"reason": "recording skipped"}, 0.0)
-        stage_row_id, payload = entered
+        stage_row_id, payload, reprocess = entered
         try:
             output = work(payload)
         except Exception as exc:
             message = str(exc) if isinstance(exc, LeapError) else f"unexpected {type(exc).__name__}: {exc}"
-            self._fail(recording_id, stage, stage_row_id, message, actor)
+            if reprocess:
+                self._fail_reprocess(stage_row_id, message)
+            else:
+                self._fail(recording_id, stage, stage_row_id, message, actor)
             raise
         elapsed = time.monotonic() - started
         status = self._exit(recording_id, stage, stage_row_id, output, actor, elapsed)
         return StageOutcome(status, recording_id, stage.name, output.metadata, elapsed)
 
-    def _enter(self, recording_id: str, stage: Stage, run_id: str | None) -> tuple[int, StageInput] | None:
+    def _enter(self, recording_id: str, stage: Stage, run_id: str | None) -> tuple[int, StageInput, bool] | None:
+        """Into the stage's working state, or — for a recording resting past the stage — a reprocess (ADR 0011)."""
         with self.db.session() as session:
             recording = load(session, recording_id)
             if recording.status is RecordingStatus.SKIPPED:
                 return None
+            reprocess = is_past(recording.status, stage)
             if recording.status is stage.ready and stage.ready is not stage.working:
                 recordings.transition(session, recording, stage.working)
-            elif recording.status is not stage.working:
+            elif recording.status is not stage.working and not reprocess:
                 raise InvalidTransitionError(
                     f"recording {recording_id} is {recording.status}; stage {stage.name} starts from "
                     f"{stage.ready} (use `leap recordings reset` to reprocess it)"
                 )
-            row = ProcessingStage(recording_id=recording_id, stage=stage.name, status="running", run_id=run_id)
+            row = ProcessingStage(recording_id=recording_id, stage=stage.name, status="running", run_id=run_id,
+                                  details=reprocess_details(session, recording_id, stage) if reprocess else {})
             session.add(row)
             session.flush()
-            return row.id, snapshot(session, recording, self.settings)
+            return row.id, snapshot(session, recording, self.settings), reprocess
 
     def _exit(
         self, recording_id: str, stage: Stage, row_id: int, output: StageOutput, actor: Actor, elapsed: float
@@ -145,7 +152,13 @@ class StageRunner:
             row = session.get(ProcessingStage, row_id)
             assert row is not None
             row.completed_at = utcnow()
-            row.details = {**output.metadata, "elapsed_s": round(elapsed, 3)}
+            row.details = {**row.details, **output.metadata, "elapsed_s": round(elapsed, 3)}
+            self._account(session, recording, stage)
+            if row.details.get("reprocess"):
+                row.status = "completed"  # regenerated in place: the recording stays where it rests
+                audit.record(session, actor, "recording.reprocess", "recording", recording_id,
+                             user_id=recording.user_id, details={"stage": stage.name, "status": recording.status.value})
+                return "completed"
             if output.duration_s is not None:
                 recording.duration_s = output.duration_s
             if output.skip_reason is not None:
@@ -160,6 +173,17 @@ class StageRunner:
                 recordings.transition(session, recording, stage.done)
             return "completed"
 
+    def _account(self, session: Session, recording: Recording, stage: Stage) -> None:
+        """Usage follows what a stage leaves on disk (derived files count too) and what it transcribed."""
+        user = session.get_one(User, recording.user_id)
+        files = recording_files(self.settings.resolved_storage_dir, user.slug, recording.id, recording.extension)
+        delta = files.size_bytes() - recording.storage_bytes
+        if delta:
+            recording.storage_bytes += delta
+            usage.add_storage(session, recording.user_id, delta)
+        if stage.name == "transcribe" and recording.duration_s:
+            usage.add_transcription_seconds(session, recording.user_id, recording.duration_s)
+
     def _fail(self, recording_id: str, stage: Stage, row_id: int, message: str, actor: Actor) -> None:
         with self.db.session() as session:
             recording = load(session, recording_id)
@@ -172,7 +196,43 @@ class StageRunner:
                 recordings.fail(session, recording, stage.name, message)
             audit.record(session, actor, "recording.fail", "recording", recording_id, user_id=recording.user_id,
                          details={"stage": stage.name, "error": message}, result="failure")
+            notify(session, recording.user_id, stage_failed(recording_id, recording.title, stage.name, message, row_id))
         log.warning("recording %s failed at %s: %s", recording_id, stage.name, message)
+
+
+    def _fail_reprocess(self, row_id: int, message: str) -> None:
+        """A failed reprocess fails only its stage row: the recording keeps its state and its published targets."""
+        with self.db.session() as session:
+            row = session.get(ProcessingStage, row_id)
+            assert row is not None
+            row.status, row.completed_at, row.error = "failed", utcnow(), message
+        log.warning("reprocessing %s failed: %s", row_id, message)
+
+
+PIPELINE_STATES: tuple[RecordingStatus, ...] = (
+    RecordingStatus.INITIALIZED, RecordingStatus.DOWNLOADING, RecordingStatus.DOWNLOADED,
+    RecordingStatus.PROCESSING, RecordingStatus.PROCESSED, RecordingStatus.TRANSCRIBING,
+    RecordingStatus.TRANSCRIBED, RecordingStatus.UPLOADING, RecordingStatus.UPLOADED,
+)
+RESTING: frozenset[RecordingStatus] = frozenset({
+    RecordingStatus.DOWNLOADED, RecordingStatus.PROCESSED, RecordingStatus.TRANSCRIBED, RecordingStatus.UPLOADED})
+"""States with no run working on the recording and its artefacts complete up to there."""
+
+
+def is_past(status: RecordingStatus, stage: Stage) -> bool:
+    """Resting after the stage finished: re-running it regenerates its artefact without moving the recording."""
+    return (status in RESTING and status is not stage.ready
+            and PIPELINE_STATES.index(status) > PIPELINE_STATES.index(stage.working))
+
+
+def reprocess_details(session: Session, recording_id: str, stage: Stage) -> dict[str, Any]:
+    """The new row remembers the artefact it replaces (the last completed run of the stage)."""
+    previous = session.scalar(
+        select(ProcessingStage)
+        .where(ProcessingStage.recording_id == recording_id, ProcessingStage.stage == stage.name,
+               ProcessingStage.status == "completed")
+        .order_by(ProcessingStage.id.desc()).limit(1))
+    return {"reprocess": True, "previous": dict(previous.details) if previous else None}
 
 
 def file_metadata(path: Path) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_se
 from sqlalchemy import select
 
 from leap_core.db.models import Recording
+from leap_core.notifications import notify_recording_failed
 from leap_dagster.resources import LeapResource
 
 
@@ -22,3 +23,5 @@ def recording_failure_sensor(context: RunFailureSensorContext, leap: LeapResourc
     reason = context.failure_event.message or "the run failed"
     if core.pipeline.mark_run_died(recording_id, run.run_id, f"run {run.run_id[:8]} died: {reason}"):
         context.log.warning("recording %s marked FAILED after its run died", recording_id)
+        with core.db.session() as session:
+            notify_recording_failed(session, recording_id, run.run_id)

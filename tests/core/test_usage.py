@@ -168,3 +168,15 @@ def test_automation_job_quotas_refuse_one_job_too_many_and_too_frequent_schedule
             usage.check_automation_interval(session, alice.user_id, 1, quotas=effective_quotas(session, alice.user_id))
     refusals = admin.audit(AuditQuery(action="quota.exceeded", user_id=alice.user_id))
     assert {e["details"]["quota"] for e in refusals} == {"max_automation_jobs", "min_automation_interval_hours"}
+
+
+def test_storage_that_grows_past_its_limit_is_counted_and_reported_once_a_day(leap: Leap, alice: UserAPI) -> None:
+    admin = make_admin(leap)
+    admin.create_plan("tiny", max_storage_gb=0.000001)  # 1073 bytes
+    admin.subscribe("alice", "tiny")
+    for _ in range(2):
+        with leap.db.session() as session:
+            usage.add_storage(session, alice.user_id, 5000)
+    assert alice.usage()["storage_bytes"] == 10000
+    overages = [n for n in alice.notifications.list() if n["type"] == "storage.overage"]
+    assert len(overages) == 1
