@@ -1,32 +1,335 @@
-"""Templates: which recordings they claim (matching rules) and the embedded default's inbox template."""
+"""Templates: which recordings they claim (matching rules), what their metadata presets render to, and rematch.
+
+Rules and presets are user input evaluated by LEAP's own workers, so both are checked when a template is
+saved and evaluated defensively afterwards: name regexes run under a timeout (a catastrophic pattern can
+at worst not match), and presets render in Jinja2's sandbox with bounded arithmetic and output.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from leap_core.db.models import Source, Template
+import regex
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from leap_core import audit
+from leap_core.audit import Actor
+from leap_core.db.models import OutputTarget, Recording, Source, Template
+from leap_core.db.types import utcnow
+from leap_core.errors import ValidationError
+from leap_core.publishing.metadata import format_timestamp
 from leap_core.sources.base import SourceFile
+from leap_core.stages import PLATFORMS
+from leap_core.states import RecordingStatus, TargetStatus
+
+log = logging.getLogger(__name__)
+
+RULE_KEYS = frozenset(
+    {"source_ids", "name_glob", "name_regex", "min_duration_s", "max_duration_s", "weekdays", "time_from",
+     "time_to", "timezone"}
+)
+MAX_PATTERN_LENGTH = 200
+REGEX_TIMEOUT_S = 0.05
+"""A name is at most 1000 characters; an honest pattern decides on it in microseconds."""
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)\s*[+*{]")
+"""`(a+)+`, `(\\w*)*`, `(x{1,9}){2,}`: a quantified group whose body is itself quantified."""
+REMATCHABLE = (RecordingStatus.PENDING_SOURCE, RecordingStatus.INITIALIZED)
+"""Only recordings no stage has touched yet may change template; the others keep the one they ran with."""
+
+PRESET_FIELDS = frozenset({"title", "description", "tags"})
+MAX_PRESET_OUTPUT = 20_000
+MAX_REPEAT = 10_000
+"""Bounds for `"x" * n` and `n ** m` in a preset: enough for any metadata, too little to exhaust memory."""
 
 
-def matches(template: Template, source: Source, file: SourceFile) -> bool:
-    rules = template.rules or {}
+@dataclass(frozen=True)
+class Candidate:
+    """What matching looks at, from a freshly listed file or from a recording already registered."""
+
+    source_id: str | None
+    name: str
+    duration_s: float | None
+    recorded_at: datetime | None
+
+    @classmethod
+    def of_file(cls, source: Source, file: SourceFile) -> Candidate:
+        return cls(source.id, file.name, file.duration_s, file.recorded_at)
+
+    @classmethod
+    def of_recording(cls, recording: Recording) -> Candidate:
+        return cls(recording.source_id, recording.source_name, recording.duration_s, recording.recorded_at)
+
+
+# rules ---------------------------------------------------------------------------------------------
+
+
+def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
+    """The rules as stored, or a ValidationError naming the first bad one."""
+    unknown = sorted(set(rules) - RULE_KEYS)
+    if unknown:
+        raise ValidationError(f"unknown rule(s): {', '.join(unknown)}; known: {', '.join(sorted(RULE_KEYS))}")
+    clean = {k: v for k, v in rules.items() if v is not None and v != [] and v != ""}
+    if "source_ids" in clean and not all(isinstance(s, str) for s in clean["source_ids"]):
+        raise ValidationError("source_ids must be a list of source ids")
+    if "name_glob" in clean:
+        _check_pattern_length("name_glob", str(clean["name_glob"]))
+    if "name_regex" in clean:
+        compile_name_regex(str(clean["name_regex"]))
+    for key in ("min_duration_s", "max_duration_s"):
+        if key in clean and (not isinstance(clean[key], int | float) or clean[key] < 0):
+            raise ValidationError(f"{key} must be a number of seconds ≥ 0")
+    if clean.get("min_duration_s", 0) > clean.get("max_duration_s", float("inf")):
+        raise ValidationError("min_duration_s is larger than max_duration_s")
+    if "weekdays" in clean and not all(isinstance(d, int) and 1 <= d <= 7 for d in clean["weekdays"]):
+        raise ValidationError("weekdays are ISO numbers: 1 = Monday … 7 = Sunday")
+    for key in ("time_from", "time_to"):
+        if key in clean:
+            parse_clock(clean[key], key)
+    if ("time_from" in clean) != ("time_to" in clean):
+        raise ValidationError("a time window needs both time_from and time_to")
+    if "timezone" in clean:
+        zone(clean["timezone"])
+    return clean
+
+
+def parse_clock(value: object, what: str) -> time:
+    """`HH:MM` (24-hour) as a time, or a ValidationError that says which field was wrong."""
+    try:
+        return time.fromisoformat(str(value)).replace(second=0, microsecond=0)
+    except ValueError:
+        raise ValidationError(f"{what} must be a time as HH:MM, got {value!r}") from None
+
+
+def zone(name: object) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin)") from None
+
+
+def _check_pattern_length(key: str, pattern: str) -> None:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValidationError(f"{key} is longer than {MAX_PATTERN_LENGTH} characters")
+
+
+def compile_name_regex(pattern: str) -> regex.Pattern[str]:
+    """A case-insensitive pattern, refused when it is long or nests quantifiers (catastrophic backtracking)."""
+    _check_pattern_length("name_regex", pattern)
+    if _NESTED_QUANTIFIER.search(pattern):
+        raise ValidationError("name_regex nests a quantifier inside a quantified group (e.g. (a+)+); simplify it")
+    try:
+        return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+    except regex.error as exc:
+        raise ValidationError(f"name_regex is not a valid regular expression: {exc}") from None
+
+
+def _regex_matches(pattern: str, name: str) -> bool:
+    """Bounded: a pattern that still explodes on some name is cut off and counts as no match."""
+    try:
+        return compile_name_regex(pattern).search(name, timeout=REGEX_TIMEOUT_S) is not None
+    except TimeoutError:
+        log.warning("name_regex %r timed out on a file name; treated as no match", pattern)
+        return False
+
+
+def matches(rules: Mapping[str, Any], candidate: Candidate) -> bool:
+    """Every rule present must hold; an absent rule holds for everything."""
     source_ids = rules.get("source_ids") or []
-    if source_ids and source.id not in source_ids:
+    if source_ids and candidate.source_id not in source_ids:
         return False
-    pattern = rules.get("name_glob")
-    if pattern and not fnmatch.fnmatch(file.name.lower(), str(pattern).lower()):
+    glob = rules.get("name_glob")
+    if glob and not fnmatch.fnmatchcase(candidate.name.lower(), str(glob).lower()):
         return False
-    min_duration, max_duration = rules.get("min_duration_s"), rules.get("max_duration_s")
-    if file.duration_s is not None:
-        if min_duration is not None and file.duration_s < float(min_duration):
-            return False
-        if max_duration is not None and file.duration_s > float(max_duration):
-            return False
-    return True
+    pattern = rules.get("name_regex")
+    if pattern and not _regex_matches(str(pattern), candidate.name):
+        return False
+    return _duration_matches(rules, candidate.duration_s) and _when_matches(rules, candidate.recorded_at)
 
 
-def choose(templates: Sequence[Template], source: Source, file: SourceFile) -> Template | None:
-    """The highest-priority matching template; ties go to the oldest, so adding one never steals matches."""
-    ranked = sorted(templates, key=lambda t: (-t.priority, t.created_at, t.id))
-    return next((t for t in ranked if matches(t, source, file)), None)
+def _duration_matches(rules: Mapping[str, Any], duration_s: float | None) -> bool:
+    """An unknown duration (a local file before probing) does not exclude: the rules cannot tell yet."""
+    if duration_s is None:
+        return True
+    low, high = rules.get("min_duration_s"), rules.get("max_duration_s")
+    return (low is None or duration_s >= float(low)) and (high is None or duration_s <= float(high))
+
+
+def _when_matches(rules: Mapping[str, Any], recorded_at: datetime | None) -> bool:
+    if recorded_at is None or not (rules.get("weekdays") or rules.get("time_from")):
+        return True
+    local = (recorded_at if recorded_at.tzinfo else recorded_at.replace(tzinfo=UTC)).astimezone(
+        zone(rules.get("timezone") or "UTC")
+    )
+    if rules.get("weekdays") and local.isoweekday() not in rules["weekdays"]:
+        return False
+    if not rules.get("time_from"):
+        return True
+    start, end = parse_clock(rules["time_from"], "time_from"), parse_clock(rules["time_to"], "time_to")
+    now = local.time()
+    return start <= now < end if start <= end else (now >= start or now < end)
+
+
+def ranked(templates: Iterable[Template]) -> list[Template]:
+    """Highest priority first; ties go to the oldest, so adding a template never steals existing matches."""
+    return sorted(templates, key=lambda t: (-t.priority, t.created_at, t.id))
+
+
+def choose(templates: Sequence[Template], candidate: Candidate) -> Template | None:
+    return next((t for t in ranked(templates) if matches(t.rules or {}, candidate)), None)
+
+
+# presets ---------------------------------------------------------------------------------------------
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox (no attribute tricks, no unsafe callables) plus bounds on repetition and powers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError("exponent too large in a preset")
+        if operator == "*":
+            for sized, count in ((left, right), (right, left)):
+                if isinstance(sized, str | list | tuple) and isinstance(count, int) and count * len(sized) > MAX_REPEAT:
+                    raise SecurityError("repetition too large in a preset")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENVIRONMENT = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "title": "Linear algebra, lecture 3",
+    "date": "2024-03-04",
+    "recorded_at": datetime(2024, 3, 4, 10, 0, tzinfo=UTC),
+    "duration_min": 88,
+    "source_name": "Linear algebra, lecture 3.mp4",
+    "topics": ["eigenvalues", "diagonalisation"],
+    "chapters": [{"start": 0.0, "timestamp": "0:00", "title": "Introduction"}],
+    "summary": "Eigenvalues and when a matrix can be diagonalised.",
+    "user": "alice",
+}
+"""Every field a preset may use, with plausible values: saving renders each preset against it."""
+
+
+def preset_context(
+    recording: Recording, user_slug: str, topics: Sequence[str] = (), chapters: Sequence[Mapping[str, Any]] = (),
+    summary: str = "",
+) -> dict[str, Any]:
+    """The fields a preset sees: the recording's own, its date, and what the speech stages found."""
+    return {
+        "title": recording.title,
+        "date": recording.recorded_at.date().isoformat(),
+        "recorded_at": recording.recorded_at,
+        "duration_min": round((recording.duration_s or 0) / 60),
+        "source_name": recording.source_name,
+        "topics": list(topics),
+        "chapters": [
+            {"start": float(c["start"]), "timestamp": format_timestamp(float(c["start"])), "title": str(c["title"])}
+            for c in chapters
+        ],
+        "summary": summary,
+        "user": user_slug,
+    }
+
+
+def render_preset(template_text: str, context: Mapping[str, Any]) -> str:
+    """Render one preset in the sandbox; any escape attempt, unknown field or error is a ValidationError."""
+    try:
+        rendered = _ENVIRONMENT.from_string(template_text).render(dict(context))
+    except TemplateSyntaxError as exc:
+        raise ValidationError(f"line {exc.lineno}: {exc.message}") from None
+    except SecurityError as exc:
+        raise ValidationError(f"refused by the sandbox: {exc}") from None
+    except UndefinedError as exc:
+        raise ValidationError(f"{exc.message}; known fields: {', '.join(sorted(SAMPLE_CONTEXT))}") from None
+    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        raise ValidationError(f"cannot render: {type(exc).__name__}: {exc}") from None
+    if len(rendered) > MAX_PRESET_OUTPUT:
+        raise ValidationError(f"renders to more than {MAX_PRESET_OUTPUT} characters")
+    return rendered.strip()
+
+
+def validate_presets(presets: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Each platform's fields must compile and render against the sample context; errors name where."""
+    clean: dict[str, dict[str, str]] = {}
+    for platform, fields in presets.items():
+        if platform not in PLATFORMS:
+            raise ValidationError(f"preset for unknown platform {platform!r}; known: {', '.join(PLATFORMS)}")
+        if not isinstance(fields, Mapping):
+            raise ValidationError(f"preset {platform} must map fields ({', '.join(sorted(PRESET_FIELDS))}) to text")
+        for name, text in fields.items():
+            if name not in PRESET_FIELDS or not isinstance(text, str):
+                raise ValidationError(f"preset {platform}.{name}: fields are {', '.join(sorted(PRESET_FIELDS))}, text")
+            try:
+                render_preset(text, SAMPLE_CONTEXT)
+            except ValidationError as exc:
+                raise ValidationError(f"preset {platform}.{name}: {exc}") from None
+        clean[platform] = dict(fields)
+    return clean
+
+
+def render_presets(presets: Mapping[str, Mapping[str, str]], context: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    return {p: {name: render_preset(text, context) for name, text in fields.items()} for p, fields in presets.items()}
+
+
+# rematch -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RematchSummary:
+    checked: int
+    changed: list[dict[str, str | None]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "changed": self.changed}
+
+
+def rematch(session: Session, actor: Actor, user_id: str, cause: str) -> RematchSummary:
+    """Re-choose the template of every recording not yet processed, after a template change.
+
+    Three statements whatever the count: load, retarget (delete + insert of the not-yet-uploaded
+    targets), audit. A changed recording's output targets follow its new template.
+    """
+    user_templates = list(session.scalars(select(Template).where(Template.user_id == user_id)))
+    by_id = {t.id: t for t in user_templates}
+    rows = list(session.scalars(select(Recording).where(
+        Recording.user_id == user_id, Recording.status.in_(REMATCHABLE), Recording.deleted_at.is_(None))))
+    changed: list[tuple[Recording, Template | None]] = []
+    for recording in rows:
+        chosen = choose(user_templates, Candidate.of_recording(recording))
+        if (chosen.id if chosen else None) != recording.template_id:
+            changed.append((recording, chosen))
+    if changed:
+        _retarget(session, changed)
+    items = [
+        {"recording_id": r.id, "before": by_id[r.template_id].name if r.template_id in by_id else None,
+         "after": t.name if t else None}
+        for r, t in changed
+    ]
+    for recording, chosen in changed:
+        recording.template_id = chosen.id if chosen else None
+        recording.updated_at = utcnow()
+    audit.record(session, actor, "template.rematch", "user", user_id, user_id=user_id,
+                 details={"cause": cause, "checked": len(rows), "changed": items})
+    return RematchSummary(len(rows), items)
+
+
+def _retarget(session: Session, changed: Sequence[tuple[Recording, Template | None]]) -> None:
+    ids = [r.id for r, _ in changed]
+    session.execute(delete(OutputTarget).where(
+        OutputTarget.recording_id.in_(ids), OutputTarget.status == TargetStatus.NOT_UPLOADED))
+    rows = [{"recording_id": r.id, "platform": p, "status": TargetStatus.NOT_UPLOADED}
+            for r, t in changed for p in (t.targets if t else [])]
+    if rows:
+        session.execute(insert(OutputTarget), rows)

@@ -1,43 +1,118 @@
-"""Source sync: new files become recordings, pending ones are re-checked, in a constant number of queries."""
+"""Source sync: new files become recordings, pending ones are re-checked, in a constant number of queries.
+
+A sync costs the same handful of statements whether the source already has ten recordings or ten
+thousand: it asks the database only about the file ids the listing returned (one IN query) plus the
+source's PENDING_SOURCE rows; registering is the only per-file work, and it is done for new files only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from leap_core import audit, recordings, templates
 from leap_core.audit import Actor
-from leap_core.config import Settings
-from leap_core.db.models import Recording, Source, Template, User
+from leap_core.config import Settings, get_settings
+from leap_core.credentials import reveal
+from leap_core.db.models import Credential, Recording, Source, Template, User
+from leap_core.db.session import Database
 from leap_core.db.types import utcnow
-from leap_core.errors import LeapError, ValidationError
+from leap_core.errors import LeapError, QuotaExceededError, ValidationError
+from leap_core.notifications.events import notify, source_credential_failed
+from leap_core.secrets import SecretBox
 from leap_core.sources.base import SourceClient, SourceFile
+from leap_core.sources.http import SourceAuthError
 from leap_core.sources.local import LocalFolderSource
+from leap_core.sources.yandex import YandexDiskSource
+from leap_core.sources.zoom import DEFAULT_PREFERRED_TYPES, ZoomSource
 from leap_core.states import RecordingStatus
+
+log = logging.getLogger(__name__)
+
+CredentialReader = Callable[[Session, str], Mapping[str, str]]
+"""Decrypts one stored credential by id: a parameter so tests and other stores can stand in."""
+
+ZOOM_CREDENTIAL_KEYS = ("account_id", "client_id", "client_secret")
+YANDEX_CREDENTIAL_KEYS = ("token",)
+MAX_IN_LIST = 30_000
+"""Above this many listed files one query for all of the source's file ids is cheaper than a giant IN
+(and stays under SQLite's 32,766 bound parameters)."""
 
 
 @dataclass
 class SyncSummary:
     source_id: str
+    source_name: str = ""
     listed: int = 0
     registered: list[str] = field(default_factory=list)
     promoted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    over_quota: int = 0
     error: str | None = None
 
-    @property
-    def new_partition_keys(self) -> list[str]:
-        return self.registered
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_id": self.source_id, "source": self.source_name, "listed": self.listed,
+                "registered": len(self.registered), "promoted": len(self.promoted), "skipped": len(self.skipped),
+                "over_quota": self.over_quota, "error": self.error}
 
 
-def client_for(source: Source) -> SourceClient:
+def stored_credentials(settings: Settings) -> CredentialReader:
+    """The encrypted credential store, read with LEAP_SECRET_KEY (the key is only needed once one is read)."""
+
+    def read(session: Session, credential_id: str) -> Mapping[str, str]:
+        row = session.get(Credential, credential_id)
+        if row is None:
+            raise SourceAuthError("the source's credential no longer exists; reconnect the source")
+        return reveal(row, SecretBox(settings.secret_keys))
+
+    return read
+
+
+def _required(credentials: Mapping[str, str] | None, keys: Collection[str], kind: str) -> Mapping[str, str]:
+    missing = [k for k in keys if not (credentials or {}).get(k)]
+    if missing:
+        raise SourceAuthError(f"the {kind} source's credential lacks {', '.join(missing)}; reconnect the source")
+    assert credentials is not None
+    return credentials
+
+
+def client_for(
+    source: Source, credentials: Mapping[str, str] | None = None, settings: Settings | None = None
+) -> SourceClient:
+    """The client a source's kind, config and (decrypted) credential call for, at the configured endpoints."""
+    settings = settings or get_settings()
+    config = source.config or {}
     if source.kind == "local":
-        return LocalFolderSource(Path(source.config["path"]))
-    raise ValidationError(f"source kind {source.kind!r} is not supported yet")
+        return LocalFolderSource(Path(config["path"]))
+    if source.kind == "zoom":
+        secret = _required(credentials, ZOOM_CREDENTIAL_KEYS, "Zoom")
+        return ZoomSource(
+            secret["account_id"], secret["client_id"], secret["client_secret"],
+            user_id=str(config.get("user_id") or "me"),
+            api_url=settings.zoom_api_url, oauth_url=settings.zoom_oauth_url,
+            preferred_types=tuple(config.get("preferred_types") or DEFAULT_PREFERRED_TYPES),
+            lookback_days=int(config.get("lookback_days") or 30),
+        )
+    if source.kind == "yandex":
+        secret = _required(credentials, YANDEX_CREDENTIAL_KEYS, "Yandex Disk")
+        return YandexDiskSource(secret["token"], str(config["folder"]), api_url=settings.yandex_disk_api_url)
+    raise ValidationError(f"source kind {source.kind!r} is not supported")
+
+
+def open_client(
+    session: Session, source: Source, settings: Settings, credentials: CredentialReader | None = None
+) -> SourceClient:
+    read = credentials or stored_credentials(settings)
+    secret = read(session, source.credential_id) if source.credential_id else None
+    return client_for(source, secret, settings)
 
 
 def _pending_update(
@@ -63,70 +138,150 @@ def _pending_update(
         return None
     recordings.transition(session, recording, RecordingStatus.SKIPPED)
     recording.skip_reason = reason
-    audit.record(
-        session,
-        actor,
-        "recording.skip",
-        "recording",
-        recording.id,
-        user_id=recording.user_id,
-        details={"reason": reason},
-    )
+    audit.record(session, actor, "recording.skip", "recording", recording.id, user_id=recording.user_id,
+                 details={"reason": reason})
     return "skipped"
 
 
-def sync_source(session: Session, actor: Actor, source: Source, settings: Settings) -> SyncSummary:
-    """List the source once, register what is new and settle what was pending; partition keys returned."""
-    summary = SyncSummary(source.id)
-    client = client_for(source)
+def _known_file_ids(session: Session, source_id: str, listed: Collection[str]) -> set[str]:
+    """Which listed files already have a recording: one query, sized by the listing, not by the history.
+
+    PostgreSQL gets the ids as one array parameter (`= ANY`): binding ten thousand separate IN
+    parameters costs five times as long there.
+    """
+    stmt = select(Recording.source_file_id).where(Recording.source_id == source_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.where(Recording.source_file_id == any_(bindparam("listed", list(listed), type_=ARRAY(String))))
+    elif len(listed) <= MAX_IN_LIST:
+        stmt = stmt.where(Recording.source_file_id.in_(list(listed)))
+    return set(session.scalars(stmt))
+
+
+def record_failure(session: Session, actor: Actor, source: Source, message: str, auth: bool = False) -> None:
+    """The source shows the error until its next good sync; the user's activity log keeps it, and a
+    rejected credential (which only the user can fix) is also notified, at most once a day."""
+    source.last_error = message
+    audit.record(session, actor, "source.sync", "source", source.id, user_id=source.user_id,
+                 details={"error": message}, result="failure")
+    if auth:
+        day = utcnow().date().isoformat()
+        notify(session, source.user_id, source_credential_failed(source.id, source.name, message, day))
+
+
+def sync_source(
+    session: Session,
+    actor: Actor,
+    source: Source,
+    settings: Settings,
+    credentials: CredentialReader | None = None,
+) -> SyncSummary:
+    """List the source once, register what is new and settle what was pending.
+
+    A bad credential or an unreachable platform is recorded on the source and in the audit log and
+    returned in the summary; it never raises, so a caller syncing several sources carries on.
+    """
+    summary = SyncSummary(source.id, source.name)
     try:
+        client = open_client(session, source, settings, credentials)
         files = {f.file_id: f for f in client.list_files()}
-    except LeapError as exc:
-        source.last_error = summary.error = str(exc)
-        audit.record(
-            session,
-            actor,
-            "source.sync",
-            "source",
-            source.id,
-            user_id=source.user_id,
-            details={"error": str(exc)},
-            result="failure",
-        )
+    except (LeapError, OSError) as exc:
+        summary.error = str(exc) if isinstance(exc, LeapError) else f"cannot read the source ({type(exc).__name__})"
+        record_failure(session, actor, source, summary.error, auth=isinstance(exc, SourceAuthError))
         return summary
     summary.listed = len(files)
     stable_required = bool(getattr(client, "needs_stable_size", False))
-    known = {
-        r.source_file_id: r
-        for r in session.scalars(select(Recording).where(Recording.source_id == source.id))
-    }
-    user = session.get(User, source.user_id)
-    assert user is not None
+    known = _known_file_ids(session, source.id, files.keys())
+    pending = list(session.scalars(select(Recording).where(
+        Recording.source_id == source.id, Recording.status == RecordingStatus.PENDING_SOURCE)))
     user_templates = list(session.scalars(select(Template).where(Template.user_id == source.user_id)))
     by_id = {t.id: t for t in user_templates}
-    for recording in known.values():
-        if recording.status is RecordingStatus.PENDING_SOURCE:
-            template = by_id.get(recording.template_id) if recording.template_id else None
-            outcome = _pending_update(
-                session,
-                actor,
-                recording,
-                files.get(recording.source_file_id),
-                template,
-                settings,
-                stable_required,
-            )
-            if outcome == "promoted":
-                summary.promoted.append(recording.partition_key)
-            elif outcome == "skipped":
-                summary.skipped.append(recording.partition_key)
-    for file_id, file in files.items():
-        if file_id in known:
-            continue
-        incoming = file if not stable_required else SourceFile(**{**file.__dict__, "complete": False})
-        template = templates.choose(user_templates, source, file)
-        recording = recordings.register(session, actor, user, source, template, incoming)
-        summary.registered.append(recording.partition_key)
+    for recording in pending:
+        template = by_id.get(recording.template_id) if recording.template_id else None
+        outcome = _pending_update(session, actor, recording, files.get(recording.source_file_id), template,
+                                  settings, stable_required)
+        if outcome == "promoted":
+            summary.promoted.append(recording.partition_key)
+        elif outcome == "skipped":
+            summary.skipped.append(recording.partition_key)
+    _register_new(session, actor, source, [f for file_id, f in files.items() if file_id not in known],
+                  user_templates, stable_required, summary)
     source.last_synced_at = utcnow()
     source.last_error = None
     return summary
+
+
+def _register_new(
+    session: Session, actor: Actor, source: Source, new_files: Sequence[SourceFile], user_templates: list[Template],
+    stable_required: bool, summary: SyncSummary,
+) -> None:
+    """Each new file becomes a recording under the template it matches, until the user's quota refuses."""
+    if not new_files:
+        return
+    user = session.get(User, source.user_id)
+    assert user is not None
+    for position, file in enumerate(new_files):
+        incoming = replace(file, complete=False) if stable_required else file
+        template = templates.choose(user_templates, templates.Candidate.of_file(source, file))
+        try:
+            recording = recordings.register(session, actor, user, source, template, incoming)
+        except QuotaExceededError:  # refused (and audited) before anything was written; the rest would be too
+            summary.over_quota = len(new_files) - position
+            return
+        summary.registered.append(recording.partition_key)
+
+
+def register_pushed(session: Session, actor: Actor, source: Source, files: Sequence[SourceFile]) -> SyncSummary:
+    """Files a platform announced itself (Zoom's `recording.completed` webhook, parsed by
+    `zoom_webhook.parse_recording_completed`) enter exactly as a sync would register them; a file the
+    sync already registered, or will list later, is the same file id and is registered once."""
+    summary = SyncSummary(source.id, source.name, listed=len(files))
+    known = _known_file_ids(session, source.id, [f.file_id for f in files])
+    user_templates = list(session.scalars(select(Template).where(Template.user_id == source.user_id)))
+    _register_new(session, actor, source, [f for f in files if f.file_id not in known], user_templates, False,
+                  summary)
+    return summary
+
+
+def sync_sources(
+    db: Database,
+    actor: Actor,
+    settings: Settings,
+    source_ids: Collection[str],
+    credentials: CredentialReader | None = None,
+) -> list[SyncSummary]:
+    """Each source in its own unit of work, so one source's failure never undoes another's registrations."""
+    summaries: list[SyncSummary] = []
+    for source_id in source_ids:
+        try:
+            with db.session() as session:
+                source = session.get(Source, source_id)
+                if source is None:
+                    continue
+                summaries.append(sync_source(session, actor, source, settings, credentials))
+        except LeapError as exc:  # e.g. a concurrent sync moved the same recording first
+            summaries.append(_failed(db, actor, source_id, str(exc)))
+    return summaries
+
+
+def _failed(db: Database, actor: Actor, source_id: str, message: str) -> SyncSummary:
+    log.warning("sync of source %s failed: %s", source_id, message)
+    with db.session() as session:
+        source = session.get(Source, source_id)
+        if source is not None:
+            record_failure(session, actor, source, message)
+        return SyncSummary(source_id, source.name if source else "", error=message)
+
+
+def sync_interval(source: Source, settings: Settings) -> timedelta:
+    """How often a source is listed: its own `sync_interval_s`, else LEAP_SOURCE_SYNC_INTERVAL_S."""
+    seconds = (source.config or {}).get("sync_interval_s") or settings.source_sync_interval_s
+    return timedelta(seconds=float(seconds))
+
+
+def due(sources: Collection[Source], last_listed: Mapping[str, datetime], now: datetime,
+        settings: Settings) -> list[Source]:
+    """The enabled sources whose interval has passed since their last listing (never listed: due)."""
+    return [
+        s for s in sources
+        if s.enabled and (s.id not in last_listed or now - last_listed[s.id] >= sync_interval(s, settings))
+    ]

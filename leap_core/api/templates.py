@@ -1,0 +1,116 @@
+"""`TemplatesAPI`: one user's templates — rules, presets, which template a file would get, and rematch."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from leap_core import audit, templates, views
+from leap_core.api.sources import owned_by_ref
+from leap_core.db.models import Source, Template
+from leap_core.errors import ValidationError
+from leap_core.stages import PLATFORMS
+
+if TYPE_CHECKING:
+    from leap_core.api.users import UserAPI
+
+EDITABLE = ("priority", "process_on_arrival", "exclude_blank", "rules", "trim", "targets", "presets")
+
+
+def template_view(t: Template) -> dict[str, Any]:
+    return {**views.template(t), "exclude_blank": t.exclude_blank, "presets": t.presets}
+
+
+def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field a template may be saved with, validated; a preset error names its line and reason."""
+    clean = dict(fields)
+    unknown = [t for t in clean.get("targets", []) if t not in PLATFORMS]
+    if unknown:
+        raise ValidationError(f"unknown target platform(s): {', '.join(unknown)}; known: {', '.join(PLATFORMS)}")
+    if "rules" in clean:
+        clean["rules"] = templates.validate_rules(clean["rules"] or {})
+    if "presets" in clean:
+        clean["presets"] = templates.validate_presets(clean["presets"] or {})
+    return clean
+
+
+class TemplatesAPI:
+    def __init__(self, user: UserAPI) -> None:
+        self.user = user
+
+    def add(
+        self, name: str, *, targets: list[str], process_on_arrival: bool = True, priority: int = 0,
+        rules: dict[str, Any] | None = None, trim: dict[str, Any] | None = None,
+        presets: dict[str, Any] | None = None, exclude_blank: bool = True,
+    ) -> dict[str, Any]:
+        """Save a template, then rematch the recordings not processed yet (a new template may claim them)."""
+        fields = _checked({"targets": targets, "process_on_arrival": process_on_arrival, "priority": priority,
+                           "rules": rules or {}, "trim": trim or {}, "presets": presets or {},
+                           "exclude_blank": exclude_blank})
+        try:
+            with self.user.leap.db.session() as session:
+                template = Template(user_id=self.user.user_id, name=name, **fields)
+                session.add(template)
+                session.flush()
+                audit.record(session, self.user.actor, "template.create", "template", template.id,
+                             user_id=self.user.user_id, details=template_view(template))
+                templates.rematch(session, self.user.actor, self.user.user_id, cause=f"template {name} created")
+                return template_view(template)
+        except IntegrityError:
+            raise ValidationError(f"you already have a template named {name!r}") from None
+
+    def update(self, ref: str, **changes: Any) -> dict[str, Any]:
+        unknown = sorted(set(changes) - set(EDITABLE))
+        if unknown:
+            raise ValidationError(f"cannot change {', '.join(unknown)}; editable: {', '.join(EDITABLE)}")
+        clean = _checked(changes)
+        with self.user.leap.db.session() as session:
+            template = owned_by_ref(session, Template, self.user.user_id, ref, "template")
+            before = template_view(template)
+            for key, value in clean.items():
+                setattr(template, key, value)
+            template.updated_at = datetime.now(UTC)
+            session.flush()
+            after = template_view(template)
+            audit.record(session, self.user.actor, "template.update", "template", template.id,
+                         user_id=self.user.user_id,
+                         details={"before": {k: before[k] for k in clean}, "after": {k: after[k] for k in clean}})
+            templates.rematch(session, self.user.actor, self.user.user_id, cause=f"template {template.name} changed")
+            return after
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        with self.user.leap.db.session() as session:
+            rows = session.scalars(select(Template).where(Template.user_id == self.user.user_id)
+                                   .order_by(Template.priority.desc(), Template.name))
+            return [template_view(t) for t in rows]
+
+    def show(self, ref: str) -> dict[str, Any]:
+        with self.user.leap.db.session() as session:
+            return template_view(owned_by_ref(session, Template, self.user.user_id, ref, "template"))
+
+    def test(
+        self, file_name: str, *, source: str | None = None, duration_s: float | None = None,
+        recorded_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Which template would claim such a file, and its presets rendered for it (sample topics)."""
+        with self.user.leap.db.session() as session:
+            source_id = owned_by_ref(session, Source, self.user.user_id, source, "source").id if source else None
+            user_templates = list(session.scalars(select(Template).where(Template.user_id == self.user.user_id)))
+            candidate = templates.Candidate(source_id, file_name, duration_s, recorded_at)
+            chosen = templates.choose(user_templates, candidate)
+            if chosen is None:
+                return {"template": None, "presets": {}}
+            when = recorded_at or templates.SAMPLE_CONTEXT["recorded_at"]
+            context = {**templates.SAMPLE_CONTEXT, "title": file_name.rsplit(".", 1)[0], "source_name": file_name,
+                       "recorded_at": when, "date": when.date().isoformat(),
+                       "duration_min": round((duration_s or 0) / 60), "user": self.user.user.slug}
+            return {"template": chosen.name, "presets": templates.render_presets(chosen.presets, context)}
+
+    def rematch(self) -> dict[str, Any]:
+        with self.user.leap.db.session() as session:
+            return templates.rematch(session, self.user.actor, self.user.user_id, cause="requested").as_dict()

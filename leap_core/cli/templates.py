@@ -1,0 +1,88 @@
+"""`leap templates …`: which recordings a template claims and what is done with them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from leap_core.cli import context
+from leap_core.cli.output import JsonOption, emit
+from leap_core.errors import ValidationError
+
+app = typer.Typer(help="What happens to matching recordings.", no_args_is_help=True)
+COLUMNS = ["id", "name", "priority", "process_on_arrival", "exclude_blank", "targets", "rules"]
+
+
+def _presets(path: Path | None) -> dict[str, Any] | None:
+    """Presets come from a JSON file: multi-line Jinja text does not fit on a command line."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"cannot read presets from {path}: {type(exc).__name__}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"{path} must hold a JSON object: {{platform: {{title, description, tags}}}}")
+    return data
+
+
+@app.command("add")
+def add(
+    name: str,
+    target: list[str] = typer.Option(["local"], "--target", help="local, youtube or vk; repeat for several."),
+    process_on_arrival: bool = typer.Option(True, "--process-on-arrival/--wait-for-job"),
+    priority: int = typer.Option(0, help="When several templates match, the highest priority wins."),
+    source: list[str] = typer.Option([], "--source", help="Only recordings of this source id; repeat."),
+    name_glob: str | None = typer.Option(None, help="Only files whose name matches this glob."),
+    name_regex: str | None = typer.Option(None, help="Only files whose name matches this regular expression."),
+    min_duration: float | None = typer.Option(None, help="Minimum duration in seconds."),
+    max_duration: float | None = typer.Option(None, help="Maximum duration in seconds."),
+    weekday: list[int] = typer.Option([], "--weekday", help="ISO weekday the recording was made (1 = Monday); repeat."),
+    time_from: str | None = typer.Option(None, help="Recorded at or after HH:MM …"),
+    time_to: str | None = typer.Option(None, help="… and before HH:MM (may wrap midnight)."),
+    timezone: str | None = typer.Option(None, help="Timezone of --weekday/--time-*, e.g. Europe/Berlin."),
+    exclude_blank: bool = typer.Option(True, "--exclude-blank/--keep-blank"),
+    presets: Path | None = typer.Option(None, help="JSON file: {platform: {title, description, tags}} (Jinja)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Save a template; recordings not processed yet are rematched against all your templates."""
+    rules = {"source_ids": source, "name_glob": name_glob, "name_regex": name_regex, "min_duration_s": min_duration,
+             "max_duration_s": max_duration, "weekdays": weekday, "time_from": time_from, "time_to": time_to,
+             "timezone": timezone}
+    emit(context.me().templates_api.add(
+        name, targets=target, process_on_arrival=process_on_arrival, priority=priority,
+        rules={k: v for k, v in rules.items() if v not in (None, [])}, presets=_presets(presets),
+        exclude_blank=exclude_blank), as_json, COLUMNS)
+
+
+@app.command("list")
+def list_templates(as_json: bool = JsonOption) -> None:
+    emit(context.me().templates_api.list(), as_json, COLUMNS)
+
+
+@app.command("show")
+def show(template: str, as_json: bool = JsonOption) -> None:
+    emit(context.me().templates_api.show(template), as_json)
+
+
+@app.command("test")
+def test(
+    file_name: str,
+    source: str | None = typer.Option(None, help="The source name or id the file would come from."),
+    duration: float | None = typer.Option(None, help="Its duration in seconds."),
+    recorded_at: datetime | None = typer.Option(None, help="When it was recorded (ISO, UTC unless an offset)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Which template would claim such a file, and its presets rendered for it."""
+    emit(context.me().templates_api.test(file_name, source=source, duration_s=duration, recorded_at=recorded_at),
+         as_json)
+
+
+@app.command("rematch")
+def rematch(as_json: bool = JsonOption) -> None:
+    """Re-choose the template of every recording not processed yet."""
+    emit(context.me().templates_api.rematch(), as_json)
