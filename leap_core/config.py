@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50
     source_sync_interval_s: float = 60.0
+    local_sync_interval_s: float = 10
     launch_confirm_seconds: int = 120
     parked_max_attempts: int = 3
 

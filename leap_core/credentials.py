@@ -28,13 +28,18 @@ FIELDS: Mapping[str, tuple[str, ...]] = {
     # google-auth's `Credentials.to_json()` and an "authorized_user" file hold these (plus fields LEAP drops).
     "youtube": ("refresh_token", "client_id", "client_secret", "token"),
     "vk": ("token",),
+    # Zoom Server-to-Server OAuth app; Yandex Disk OAuth token (sources, not publishing targets).
+    "zoom": ("account_id", "client_id", "client_secret"),
+    "yandex": ("token",),
 }
 REQUIRED: Mapping[str, tuple[str, ...]] = {
     "youtube": ("refresh_token", "client_id", "client_secret"),
     "vk": ("token",),
+    "zoom": ("account_id", "client_id", "client_secret"),
+    "yandex": ("token",),
 }
 # The field whose tail becomes the hint: the long-lived secret that identifies the grant.
-PRINCIPAL: Mapping[str, str] = {"youtube": "refresh_token", "vk": "token"}
+PRINCIPAL: Mapping[str, str] = {"youtube": "refresh_token", "vk": "token", "zoom": "client_secret", "yandex": "token"}
 ALIASES: Mapping[str, str] = {"access_token": "token"}
 NAME_LIMIT = 100
 

@@ -112,6 +112,7 @@ def register(
         source_file_id=file.file_id,
         source_name=file.name,
         source_size=file.size,
+        source_extra=dict(file.extra),
         extension=file.extension,
         recorded_at=recorded_at,
         status=status,

@@ -47,6 +47,12 @@ REMATCHABLE = (RecordingStatus.PENDING_SOURCE, RecordingStatus.INITIALIZED)
 """Only recordings no stage has touched yet may change template; the others keep the one they ran with."""
 
 PRESET_FIELDS = frozenset({"title", "description", "tags"})
+"""Rendered with Jinja in the sandbox."""
+PRESET_SETTINGS = frozenset({
+    "credential", "privacy", "category_id", "language", "publish_at", "playlist_id", "captions",
+    "group_id", "album_id", "privacy_view",
+})
+"""Plain values handed to the platform as they are (see leap_core.publishing.platforms)."""
 MAX_PRESET_OUTPUT = 20_000
 MAX_REPEAT = 10_000
 """Bounds for `"x" * n` and `n ** m` in a preset: enough for any metadata, too little to exhaust memory."""
@@ -260,27 +266,45 @@ def render_preset(template_text: str, context: Mapping[str, Any]) -> str:
     return rendered.strip()
 
 
-def validate_presets(presets: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+def validate_presets(presets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Each platform's fields must compile and render against the sample context; errors name where."""
-    clean: dict[str, dict[str, str]] = {}
+    clean: dict[str, dict[str, Any]] = {}
     for platform, fields in presets.items():
         if platform not in PLATFORMS:
             raise ValidationError(f"preset for unknown platform {platform!r}; known: {', '.join(PLATFORMS)}")
         if not isinstance(fields, Mapping):
             raise ValidationError(f"preset {platform} must map fields ({', '.join(sorted(PRESET_FIELDS))}) to text")
-        for name, text in fields.items():
-            if name not in PRESET_FIELDS or not isinstance(text, str):
-                raise ValidationError(f"preset {platform}.{name}: fields are {', '.join(sorted(PRESET_FIELDS))}, text")
-            try:
-                render_preset(text, SAMPLE_CONTEXT)
-            except ValidationError as exc:
-                raise ValidationError(f"preset {platform}.{name}: {exc}") from None
+        for name, value in fields.items():
+            if name in PRESET_SETTINGS:
+                if not isinstance(value, str | int | float | bool) and value is not None:
+                    raise ValidationError(f"preset {platform}.{name}: must be a plain value")
+                continue
+            texts = value if name == "tags" and isinstance(value, list) else [value]
+            if name not in PRESET_FIELDS or not all(isinstance(t, str) for t in texts):
+                known = ", ".join(sorted(PRESET_FIELDS | PRESET_SETTINGS))
+                raise ValidationError(f"preset {platform}.{name}: known fields are {known}; text fields are text")
+            for text in texts:
+                try:
+                    render_preset(text, SAMPLE_CONTEXT)
+                except ValidationError as exc:
+                    raise ValidationError(f"preset {platform}.{name}: {exc}") from None
         clean[platform] = dict(fields)
     return clean
 
 
-def render_presets(presets: Mapping[str, Mapping[str, str]], context: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    return {p: {name: render_preset(text, context) for name, text in fields.items()} for p, fields in presets.items()}
+def render_presets(presets: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Text fields rendered, plain settings passed through: what each platform would receive."""
+    return {
+        platform: {name: _render_field(value, context) if name in PRESET_FIELDS else value
+                   for name, value in fields.items()}
+        for platform, fields in presets.items()
+    }
+
+
+def _render_field(value: Any, context: Mapping[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [render_preset(str(item), context) for item in value]
+    return render_preset(str(value), context)
 
 
 # rematch -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, Sta
 from leap_core.publishing.local_export import export_recording
 from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
+from leap_core.sources.sync import open_client
 from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM, stage_for_working_state
 from leap_core.states import IN_FLIGHT
 
@@ -38,11 +39,10 @@ class Pipeline:
         def fetch(stage_input: StageInput) -> StageOutput:
             with self.db.session() as session:
                 source = session.get(Source, stage_input.source_id) if stage_input.source_id else None
-                if source is not None:
-                    session.expunge(source)
-            if source is None:
-                raise StageError(DOWNLOAD.name, "the recording's source no longer exists")
-            return work.download(stage_input, source)
+                if source is None:
+                    raise StageError(DOWNLOAD.name, "the recording's source no longer exists")
+                client = open_client(session, source, self.settings)
+            return work.download(stage_input, client)
 
         return self.stages.run(recording_id, DOWNLOAD, fetch, run_id)
 

@@ -44,6 +44,7 @@ class StageInput:
     source_file_id: str
     source_name: str
     source_size: int | None
+    source_extra: dict[str, str]
     recorded_at: Any
     files: RecordingFiles
     template: dict[str, Any]
@@ -86,6 +87,7 @@ def snapshot(session: Session, recording: Recording, settings: Settings) -> Stag
         recording_id=recording.id, user_id=recording.user_id, user_slug=user.slug, title=recording.title,
         source_id=recording.source_id, source_file_id=recording.source_file_id,
         source_name=recording.source_name, source_size=recording.source_size,
+        source_extra=dict(recording.source_extra or {}),
         recorded_at=recording.recorded_at,
         files=recording_files(settings.resolved_storage_dir, user.slug, recording.id, recording.extension),
         template=template_snapshot(template), settings=settings,

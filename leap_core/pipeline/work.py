@@ -7,26 +7,24 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from leap_core.db.models import Source
 from leap_core.errors import StageError
 from leap_core.media.probe import probe
 from leap_core.media.trim import TrimConfig, trim
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
-from leap_core.sources.base import SourceFile
-from leap_core.sources.sync import client_for
+from leap_core.sources.base import SourceClient, SourceFile
 from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
 from leap_core.speech.topics import TopicExtractor, make_topic_extractor
 from leap_core.speech.transcribers import Transcriber, make_transcriber
 from leap_core.speech.transcript import Transcript
 
 
-def download(stage_input: StageInput, source: Source) -> StageOutput:
+def download(stage_input: StageInput, client: SourceClient) -> StageOutput:
     files = stage_input.files
     file = SourceFile(
         file_id=stage_input.source_file_id, name=stage_input.source_name, size=stage_input.source_size,
-        recorded_at=stage_input.recorded_at, extension=files.extension,
+        recorded_at=stage_input.recorded_at, extension=files.extension, extra=stage_input.source_extra,
     )
-    written = client_for(source).download(file, files.source)
+    written = client.download(file, files.source)
     info = probe(files.source)
     return StageOutput({**file_metadata(files.source), "bytes": written, "media": info.to_dict()},
                        duration_s=info.duration_s)

@@ -273,8 +273,13 @@ def _failed(db: Database, actor: Actor, source_id: str, message: str) -> SyncSum
 
 
 def sync_interval(source: Source, settings: Settings) -> timedelta:
-    """How often a source is listed: its own `sync_interval_s`, else LEAP_SOURCE_SYNC_INTERVAL_S."""
-    seconds = (source.config or {}).get("sync_interval_s") or settings.source_sync_interval_s
+    """How often a source is listed: its own `sync_interval_s`, else the setting for its kind.
+
+    A local folder is cheap to list and a person is waiting for the file they just dropped, so it is
+    listed every LEAP_LOCAL_SYNC_INTERVAL_S (10 s); remote APIs every LEAP_SOURCE_SYNC_INTERVAL_S (60 s).
+    """
+    default = settings.local_sync_interval_s if source.kind == "local" else settings.source_sync_interval_s
+    seconds = (source.config or {}).get("sync_interval_s") or default
     return timedelta(seconds=float(seconds))
 
 

@@ -77,8 +77,10 @@ def test_a_credential_is_stored_encrypted_and_only_its_hint_is_shown(carol: User
 def test_an_incomplete_credential_is_refused_naming_what_is_missing(carol: UserAPI) -> None:
     with pytest.raises(ValidationError, match="missing: refresh_token"):
         carol.credentials.add("youtube", "lectures", {"client_id": "x", "client_secret": "y"})
-    with pytest.raises(ValidationError, match="known: youtube, vk"):
+    with pytest.raises(ValidationError, match=r"missing: account_id, client_id, client_secret"):
         carol.credentials.add("zoom", "lectures", {"token": "x"})
+    with pytest.raises(ValidationError, match="known: youtube, vk, zoom, yandex"):
+        carol.credentials.add("dropbox", "lectures", {"token": "x"})
 
 
 def test_a_second_credential_under_the_same_name_needs_replace(carol: UserAPI) -> None:

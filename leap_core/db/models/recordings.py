@@ -48,6 +48,8 @@ class Recording(Base):
     source_file_id: Mapped[str] = mapped_column(String(500))
     source_name: Mapped[str] = mapped_column(String(1000))
     source_size: Mapped[int | None] = mapped_column(BigInteger)
+    source_extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
+    """What the source needs to fetch the file later (Zoom meeting UUID and URL, Yandex path); no secrets."""
     extension: Mapped[str] = mapped_column(String(16), default="mp4")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[RecordingStatus] = mapped_column(_enum(RecordingStatus))
