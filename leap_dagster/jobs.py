@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, define_asset_job, in_process_executor
+import os
+
+from dagster import AssetKey, AssetSelection, ExecutorDefinition, define_asset_job, in_process_executor
 
 from leap_dagster.partitions import recordings
 
@@ -16,13 +18,26 @@ STAGE_ASSETS: dict[str, str] = {
 TARGET_ASSETS: dict[str, str] = {"local": "exported_video", "youtube": "youtube_video", "vk": "vk_video"}
 PIPELINE_ORDER = [*STAGE_ASSETS.values(), *TARGET_ASSETS.values()]
 
-# In-process: the chain is linear and each stage's heavy work (ffmpeg, Whisper) is its own process or
-# threads, so per-step processes would only add ~1.3 s each (ADR 0002).
+
+
+def pipeline_executor() -> ExecutorDefinition:
+    """In-process by default; LEAP_EXECUTOR=celery sends the launcher's runs through Celery queues by pool.
+
+    In-process suits one machine: the chain is linear and each stage's heavy work (ffmpeg, Whisper) is
+    its own process or threads, so per-step processes would only add ~1.3 s each (ADR 0002).
+    """
+    if os.environ.get("LEAP_EXECUTOR", "in_process") == "celery":
+        from leap_dagster.celery import pool_queue_celery_executor
+
+        return pool_queue_celery_executor
+    return in_process_executor
+
+
 recording_pipeline = define_asset_job(
     "recording_pipeline",
     selection=AssetSelection.groups("recordings"),
     partitions_def=recordings,
-    executor_def=in_process_executor,
+    executor_def=pipeline_executor(),
 )
 
 

@@ -11,15 +11,20 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from leap_core.cli import admin, media, recordings, setup
+from leap_core.cli import admin, credentials, media, notifications, recordings, setup, speech, tasks
+from leap_core.cli import automation as automation_cli
+from leap_core.cli import sources as sources_cli
+from leap_core.cli import templates as templates_cli
 from leap_core.cli.output import fail
+from leap_core.config import get_settings
 from leap_core.errors import LeapError
+from leap_core.logs import configure_logging
 
 
 class LeapGroup(TyperGroup):
     """Catches LeapError once, at the top, for every subcommand."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LeapError as exc:
@@ -40,9 +45,17 @@ def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
 setup.register(app)
 recordings.register(app)
 admin.register(app)
+tasks.register(app)
+notifications.register(app)
+credentials.register(app)
+speech.register(app)
 
 app.add_typer(media.app, name="media")
+app.add_typer(sources_cli.app, name="sources")
+app.add_typer(templates_cli.app, name="templates")
+app.add_typer(automation_cli.app, name="automation")
 
 
 def main() -> None:
+    configure_logging(get_settings())
     app()

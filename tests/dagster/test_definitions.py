@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
 from dagster import AssetKey, DynamicPartitionsDefinition
 
 from leap_dagster.definitions import defs
+from leap_dagster.jobs import pipeline_executor
 
 STAGES = ["raw_video", "trimmed_video", "transcript", "topics", "subtitles", "exported_video"]
 
@@ -28,3 +30,10 @@ def test_the_stages_form_one_chain() -> None:
 def test_sensors_sync_launch_and_catch_failures() -> None:
     names = {s.name for s in defs.get_repository_def().sensor_defs}
     assert names >= {"source_sync_sensor", "launcher_sensor", "recording_failure_sensor"}
+
+
+def test_the_distributed_profile_sends_launcher_runs_through_celery(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAP_EXECUTOR", "celery")
+    assert pipeline_executor().name == "leap_celery_from_env"
+    monkeypatch.setenv("LEAP_EXECUTOR", "in_process")
+    assert pipeline_executor().name == "in_process"
