@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from leap_core.cli import app, context
-
-runner = CliRunner()
+from tests.support.cli import leap
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Iterator[Path]:
-    monkeypatch.setenv("LEAP_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LEAP_DATABASE_URL", database_url)
-    context.leap.cache_clear()
+def admin_cli(cli_env: Path) -> Path:
     assert leap("init")[0] == 0  # the demo user is the admin
-    yield tmp_path
-    context.leap.cache_clear()
+    return cli_env
 
 
-def leap(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def test_plans_print_as_a_table(cli_env: Path) -> None:
+def test_plans_print_as_a_table(admin_cli: Path) -> None:
     leap("admin", "plans", "create", "pro", "--limit", "max_recordings_per_month=100", "--limit",
          "max_storage_gb=unlimited")
     code, out, _ = leap("admin", "plans", "list")
@@ -42,7 +29,7 @@ def test_plans_print_as_a_table(cli_env: Path) -> None:
     ]
 
 
-def test_subscribing_and_overriding_show_in_the_users_quotas(cli_env: Path) -> None:
+def test_subscribing_and_overriding_show_in_the_users_quotas(admin_cli: Path) -> None:
     leap("admin", "plans", "create", "pro", "--limit", "max_recordings_per_month=100")
     assert leap("admin", "subscriptions", "set", "demo", "pro")[0] == 0
     assert leap("admin", "quotas", "override", "demo", "--limit", "max_concurrent_tasks=2")[0] == 0
@@ -54,13 +41,13 @@ def test_subscribing_and_overriding_show_in_the_users_quotas(cli_env: Path) -> N
     assert [e["action"] for e in json.loads(out)] == ["quota.override"]
 
 
-def test_a_bad_limit_is_one_line_and_exit_code_1(cli_env: Path) -> None:
+def test_a_bad_limit_is_one_line_and_exit_code_1(admin_cli: Path) -> None:
     code, _, err = leap("admin", "plans", "create", "odd", "--limit", "max_storage_gb=lots")
     assert (code, err) == (1, "error: --limit max_storage_gb: 'lots' is not a number or 'unlimited'\n")
 
 
-def test_stats_export_to_csv_and_read_back_equal_to_the_json(cli_env: Path) -> None:
-    csv = cli_env / "users.csv"
+def test_stats_export_to_csv_and_read_back_equal_to_the_json(admin_cli: Path) -> None:
+    csv = admin_cli / "users.csv"
     code, out, _ = leap("admin", "stats", "users", "--csv", str(csv))
     assert code == 0 and out == f"wrote 1 row(s) to {csv}\n"
     exported = pd.read_csv(csv)

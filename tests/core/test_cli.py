@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from leap_core.cli import app, context
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Iterator[Path]:
-    monkeypatch.setenv("LEAP_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LEAP_DATABASE_URL", database_url)
-    context.leap.cache_clear()
-    yield tmp_path
-    context.leap.cache_clear()
-
-
-def leap(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from leap_core.cli import context
+from tests.support.cli import leap
 
 
 def test_init_creates_the_demo_user_inbox_and_template_once(cli_env: Path) -> None:

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from leap_core.api import Leap, UserAPI
+from leap_core.api import UserAPI
 from leap_core.db.models import RunRequest
 from leap_core.errors import InvalidTransitionError, NotFoundError
 from leap_core.states import RecordingStatus
 from tests.support.builders import add_inbox, force_status, register_many
-
-
-@contextmanager
-def counted_queries(leap: Leap) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
-
-    event.listen(leap.db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(leap.db.engine, "before_cursor_execute", count)
+from tests.support.queries import counted_queries
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from leap_core.api import Leap, UserAPI
 from leap_core.db.models import Credential, Notification, Recording, Source
@@ -22,6 +20,7 @@ from tests.core.sources.support import assert_clean_one_liner
 from tests.fakes.http_server import FakeHTTPServer
 from tests.fakes.yandex import FakeYandexDisk
 from tests.fakes.zoom import FakeZoom
+from tests.support.queries import counted_queries
 
 RECENTLY = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
 
@@ -128,20 +127,6 @@ def test_a_missing_zoom_user_and_a_deleted_credential_are_source_errors_not_cras
     results = {r["source"]: r["error"] for r in alice.sources_api.sync()}
     assert "does not exist" in results["ghost"]
     assert "lacks account_id" in results["orphan"]
-
-
-@contextmanager
-def counted_queries(leap: Leap) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    event.listen(leap.db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(leap.db.engine, "before_cursor_execute", count)
 
 
 def test_a_sync_costs_the_same_queries_whether_ten_or_a_hundred_recordings_are_known(
