@@ -6,8 +6,9 @@ a system ffmpeg on PATH wins because distributions build it with more encoders.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import ffmpeg
@@ -30,25 +31,27 @@ def last_complaint(stderr: bytes | None) -> str:
     return lines[-1] if lines else "unknown ffmpeg error"
 
 
-def run(stream: ffmpeg.nodes.OutputStream, what: str, progress: Progress | None = None) -> None:
-    """Run one ffmpeg command quietly; a failure becomes a MediaError saying `what` failed and why.
-
-    `progress`, when given, receives the output time in seconds as ffmpeg reports it.
-    """
+def run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
+    """Run one ffmpeg command quietly; a failure becomes a MediaError saying `what` failed and why."""
     args = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-    if progress is None:
-        try:
-            args.run(cmd=ffmpeg_binary(), capture_stdout=True, capture_stderr=True, overwrite_output=True)
-        except ffmpeg.Error as exc:
-            raise MediaError(f"{what} failed: {last_complaint(exc.stderr)}") from None
-        return
-    process = args.global_args("-progress", "pipe:1", "-nostats").run_async(
-        cmd=ffmpeg_binary(), pipe_stdout=True, pipe_stderr=True, overwrite_output=True
-    )
-    for line in process.stdout:
-        key, _, value = line.decode(errors="replace").strip().partition("=")
-        if key == "out_time_us" and value.isdigit():
-            progress(int(value) / 1_000_000)
-    stderr = process.stderr.read()
-    if process.wait() != 0:
+    try:
+        args.run(cmd=ffmpeg_binary(), capture_stdout=True, capture_stderr=True, overwrite_output=True)
+    except ffmpeg.Error as exc:
+        raise MediaError(f"{what} failed: {last_complaint(exc.stderr)}") from None
+
+
+def run_fed(stream: ffmpeg.nodes.OutputStream, chunks: Iterable[bytes], what: str) -> None:
+    """Run one ffmpeg command reading `pipe:` from `chunks`; a failure becomes a MediaError as in `run`."""
+    args = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+    process = args.run_async(cmd=ffmpeg_binary(), pipe_stdin=True, pipe_stderr=True, overwrite_output=True)
+    try:
+        with contextlib.suppress(BrokenPipeError):  # ffmpeg stopped reading: its status and stderr say why
+            for chunk in chunks:
+                process.stdin.write(chunk)
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        stderr = process.stderr.read()
+        code = process.wait()
+    if code != 0:
         raise MediaError(f"{what} failed: {last_complaint(stderr)}")

@@ -37,8 +37,10 @@ class MediaInfo:
     width: int | None
     height: int | None
     fps: float | None
+    video_index: int | None
+    """Position of the video among the file's streams: ffmpeg's concat demuxer matches streams by position."""
     b_frames: bool
-    """Frames stored out of display order: a raw H.264 stream copy cannot keep their timing."""
+    """Frames stored out of display order: a smart cut's stream-copied bodies could not keep their timing."""
     audio_codec: str | None
     sample_rate: int | None
     channels: int | None
@@ -122,6 +124,7 @@ def probe(path: Path) -> MediaInfo:
             width=video.codec_context.width if video else None,
             height=video.codec_context.height if video else None,
             fps=float(rate) if rate else None,
+            video_index=video.index if video else None,
             b_frames=bool(video.codec_context.has_b_frames) if video else False,
             audio_codec=audio.codec_context.name if audio else None,
             sample_rate=audio.codec_context.sample_rate if audio else None,

@@ -44,3 +44,13 @@ def on_frame_grid(spans: list[Span], fps: float, duration: float) -> list[Span]:
 
 def total(spans: list[Span]) -> float:
     return sum(end - start for start, end in spans)
+
+
+def markdown_table(spans: list[Span]) -> str:
+    """The cut list as people read it in Dagster's UI: what was kept of the input, and where it lands."""
+    rows = ["| # | kept from (s) | to (s) | length (s) | output at (s) |", "|---|---|---|---|---|"]
+    offset = 0.0
+    for index, (start, end) in enumerate(spans, 1):
+        rows.append(f"| {index} | {start:.3f} | {end:.3f} | {end - start:.3f} | {offset:.3f} |")
+        offset += end - start
+    return "\n".join(rows)

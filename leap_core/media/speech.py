@@ -2,13 +2,15 @@
 
 A voice-activity model, unlike a dB threshold, ignores pink room noise and mains hum. Only the audio
 stream is demuxed and decoded (video packets are skipped, never decoded), resampled to 16 kHz mono
-and scored in fixed blocks, so memory stays flat however long the lecture is.
+and scored in fixed blocks, so memory stays flat however long the lecture is. Head/tail trimming
+needs only the first and last speech, so `speech_bounds` reads just the ends of the file.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -21,8 +23,19 @@ from leap_core.media.probe import open_media
 VAD_RATE = 16_000
 WINDOW = 512
 """Silero scores 512-sample (32 ms) windows at 16 kHz."""
-BLOCK = WINDOW * 10_000
-"""Samples scored per model call (320 s): faster-whisper's own batch size, about 20 MB of float32."""
+BLOCK = WINDOW * 2_000
+"""Samples scored per model call (64 s, 4 MB of float32): larger blocks are no faster but the model's
+working memory grows with them (100 MB more at faster-whisper's own 320 s)."""
+
+CHUNK = WINDOW * 940
+"""About 30 s: the step in which `speech_bounds` reads the ends of a file."""
+OVERLAP = WINDOW * 63
+"""About 2 s read past each tail chunk: the model needs a little audio before a speech end to see it."""
+MIDDLE_SAMPLES = 12
+MIDDLE_SAMPLE_S = 10.0
+MIDDLE_SHARE = 0.25
+"""At most this share of the middle is sampled for the speech ratio, and never more than 12 samples."""
+MIDDLE_BLOCK = WINDOW * round(MIDDLE_SAMPLE_S * VAD_RATE / WINDOW)
 
 Span = tuple[float, float]
 
@@ -41,15 +54,17 @@ class VadSettings:
 @dataclass(frozen=True)
 class SpeechAnalysis:
     spans: list[Span]
+    """Speech found; from `speech_bounds` only those at the ends (enough for the first and last)."""
     analysed_s: float
-
-    @property
-    def speech_seconds(self) -> float:
-        return sum(end - start for start, end in self.spans)
+    speech_seconds: float
+    """Exact when every second was analysed (`analysed_s` covers the file), else extrapolated from samples."""
 
 
-def _blocks(path: Path, on_time: Callable[[float], None]) -> Iterator[tuple[float, np.ndarray]]:
-    """Yield (time of first sample, mono 16 kHz float32 block) pairs from the audio stream only."""
+def _blocks(
+    path: Path, on_time: Callable[[float], None], start_s: float = 0.0, block: int = BLOCK
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (time of first sample, mono 16 kHz float32 block) pairs from the audio stream only,
+    starting at the audio packet at or before `start_s`."""
     with open_media(path) as container:
         if not container.streams.audio:
             raise MediaError(f"{path.name}: has no audio stream, so speech cannot be detected")
@@ -60,17 +75,19 @@ def _blocks(path: Path, on_time: Callable[[float], None]) -> Iterator[tuple[floa
         held = 0
         block_start: float | None = None
         try:
+            if start_s > 0 and stream.time_base:
+                container.seek(int((start_s + origin) / stream.time_base), stream=stream, backward=True)
             for frame in container.decode(stream):
                 if block_start is None:
                     block_start = (frame.time or 0.0) - origin
                 for out in resampler.resample(frame):
                     pending.append(out.to_ndarray()[0])
                     held += out.samples
-                while held >= BLOCK:
+                while held >= block:
                     data = np.concatenate(pending)
-                    yield block_start, data[:BLOCK]
-                    pending, held = [data[BLOCK:]], held - BLOCK
-                    block_start += BLOCK / VAD_RATE
+                    yield block_start, data[:block]
+                    pending, held = [data[block:]], held - block
+                    block_start += block / VAD_RATE
                 if frame.time is not None:
                     on_time(frame.time - origin)
             for out in resampler.resample(None):
@@ -117,25 +134,128 @@ def _spans(starts: list[float], probs: list[np.ndarray], settings: VadSettings) 
     return [(s, e) for s, e in spans if e - s >= settings.min_speech_s]
 
 
+@dataclass
+class _Scores:
+    """Window probabilities of consecutive blocks of one stretch of audio."""
+
+    starts: list[float] = field(default_factory=list)
+    probs: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def end(self) -> float:
+        return self.starts[-1] + len(self.probs[-1]) * WINDOW / VAD_RATE if self.starts else 0.0
+
+    def spans(self, settings: VadSettings) -> list[Span]:
+        return _spans(self.starts, self.probs, settings) if self.starts else []
+
+
+def _score(
+    path: Path,
+    start_s: float = 0.0,
+    block: int = BLOCK,
+    done: Callable[[_Scores], bool] = lambda _: False,
+    on_time: Callable[[float], None] = lambda _: None,
+) -> _Scores:
+    """Score audio from `start_s` block by block until the stream ends or `done` says enough."""
+    scores = _Scores()
+    for start, data in _blocks(path, on_time, start_s, block):
+        scores.starts.append(start)
+        scores.probs.append(_probabilities(data))
+        if done(scores):
+            break
+    return scores
+
+
+def _seconds(spans: list[Span]) -> float:
+    return sum(end - start for start, end in spans)
+
+
 def detect_speech(
     path: Path,
     duration_s: float,
     settings: VadSettings = VadSettings(),
     progress: Callable[[float], None] | None = None,
 ) -> SpeechAnalysis:
-    """Speech spans in seconds from the start of the file; `progress` gets the fraction analysed."""
+    """Every speech span, in seconds from the start of the file; `progress` gets the fraction analysed."""
 
     def on_time(seconds: float) -> None:
         if progress is not None:
             progress(min(seconds / duration_s, 1.0))
 
-    starts: list[float] = []
-    probs: list[np.ndarray] = []
-    analysed = 0.0
-    for start, block in _blocks(path, on_time):
-        starts.append(start)
-        probs.append(_probabilities(block))
-        analysed = start + len(block) / VAD_RATE
-    if not probs:
-        return SpeechAnalysis(spans=[], analysed_s=0.0)
-    return SpeechAnalysis(spans=_spans(starts, probs, settings), analysed_s=analysed)
+    scores = _score(path, on_time=on_time)
+    found = scores.spans(settings)
+    return SpeechAnalysis(spans=found, analysed_s=scores.end, speech_seconds=_seconds(found))
+
+
+def _has_enough(settings: VadSettings, enough_s: float) -> Callable[[_Scores], bool]:
+    """Whether the head holds `enough_s` of speech; counts likely windows first, since a silent hour
+    would otherwise re-run the span search after every block."""
+    step = WINDOW / VAD_RATE
+
+    def done(scores: _Scores) -> bool:
+        likely = sum(int(np.count_nonzero(p >= settings.neg_threshold)) for p in scores.probs) * step
+        return likely >= enough_s / 2 and _seconds(scores.spans(settings)) >= max(enough_s, step)
+
+    return done
+
+
+def _last_speech(path: Path, duration_s: float, after_s: float, settings: VadSettings) -> tuple[list[Span], float]:
+    """Speech in the last chunk that holds any, stepping back from the end one chunk at a time (each read
+    with a little of the chunk after it, so speech ending at a boundary is not missed) but never before
+    `after_s`; also where reading stopped."""
+    chunk = CHUNK / VAD_RATE
+    end = duration_s
+    while end > after_s:
+        start = max(after_s, end - chunk)
+        scores = _score(path, start, CHUNK + OVERLAP, lambda _: True)
+        found = [(s, e) for s, e in scores.spans(settings) if e > after_s]
+        if found:
+            return found, start
+        end = start
+    return [], after_s
+
+
+def _middle_ratio(path: Path, start_s: float, end_s: float, settings: VadSettings) -> tuple[float, float]:
+    """Share of speech in evenly spread samples of the middle, and the seconds sampled."""
+    count = min(MIDDLE_SAMPLES, math.ceil((end_s - start_s) * MIDDLE_SHARE / MIDDLE_SAMPLE_S))
+    if count == 0:
+        return 0.0, 0.0
+    every = (end_s - start_s) / count
+    speech = sampled = 0.0
+    for index in range(count):
+        at = start_s + (index + 0.5) * every - MIDDLE_SAMPLE_S / 2
+        scores = _score(path, at, MIDDLE_BLOCK, lambda _: True)
+        speech += _seconds(scores.spans(settings))
+        sampled += scores.end - scores.starts[0] if scores.starts else 0.0
+    return (speech / sampled if sampled else 0.0), sampled
+
+
+def speech_bounds(
+    path: Path,
+    duration_s: float,
+    enough_speech_s: float,
+    settings: VadSettings = VadSettings(),
+    progress: Callable[[float], None] | None = None,
+) -> SpeechAnalysis:
+    """The first and last speech, reading only the ends of the file: head_tail's analysis, whose cost
+    does not grow with the lecture.
+
+    The head is read until it holds `enough_speech_s` of speech (so a blank verdict is exact: a file
+    with less is read to its end), the tail back to its last speech, and the middle's share of speech
+    is estimated from a few short samples.
+    """
+
+    def on_time(seconds: float) -> None:
+        if progress is not None:
+            progress(min(seconds / duration_s, 1.0))
+
+    head = _score(path, block=CHUNK, done=_has_enough(settings, enough_speech_s), on_time=on_time)
+    head_spans = head.spans(settings)
+    if head.end >= duration_s - WINDOW / VAD_RATE:
+        return SpeechAnalysis(head_spans, head.end, _seconds(head_spans))
+    tail_spans, tail_start = _last_speech(path, duration_s, head.end, settings)
+    ratio, sampled = _middle_ratio(path, head.end, tail_start, settings)
+    speech = _seconds(head_spans) + _seconds(tail_spans) + ratio * (tail_start - head.end)
+    if progress is not None:
+        progress(1.0)
+    return SpeechAnalysis(head_spans + tail_spans, head.end + sampled + duration_s - tail_start, speech)

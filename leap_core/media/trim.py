@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leap_core.errors import MediaError
 from leap_core.media import cut, spans
 from leap_core.media.probe import MediaInfo, probe
-from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech
+from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, speech_bounds
 
 ANALYSIS_SHARE = 0.5
 """Part of the progress bar given to speech analysis; the cut takes the rest."""
@@ -57,6 +57,8 @@ class TrimResult:
     method: Method | None = None
     method_reason: str = ""
     mode: str = "head_tail"
+    analysed_seconds: float = 0.0
+    """Audio the VAD read; under `input_duration` (head_tail on a long file) `speech_seconds` is estimated."""
 
     @property
     def speech_ratio(self) -> float:
@@ -67,6 +69,7 @@ class TrimResult:
         data["kept"] = [[round(s, 3), round(e, 3)] for s, e in self.kept]
         data["output_path"] = str(self.output_path) if self.output_path else None
         data["speech_ratio"] = round(self.speech_ratio, 4)
+        data["cut_list_md"] = spans.markdown_table(self.kept)
         return data
 
 
@@ -81,6 +84,14 @@ def _blank_reason(info: MediaInfo, speech: SpeechAnalysis | None, config: TrimCo
     if speech is not None and speech.speech_seconds < config.blank_min_speech_s:
         return f"only {speech.speech_seconds:.1f} s of speech (needs {config.blank_min_speech_s:g} s)"
     return None
+
+
+def _analyse(src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None) -> SpeechAnalysis:
+    """head_tail needs only the first and last speech, so it reads the ends; pauses reads it all."""
+    vad = VadSettings(min_speech_s=config.min_speech_s)
+    if config.mode == "head_tail":
+        return speech_bounds(src, info.duration_s, config.blank_min_speech_s, vad, progress)
+    return detect_speech(src, info.duration_s, vad, progress)
 
 
 def _kept(speech: SpeechAnalysis, info: MediaInfo, config: TrimConfig) -> list[spans.Span]:
@@ -103,6 +114,8 @@ def _choose(info: MediaInfo, config: TrimConfig) -> tuple[Method, str]:
         return "reencode", "the video has no constant frame rate to cut on"
     if info.b_frames:
         return "reencode", "smart cut needs video without B-frames (frames stored out of display order)"
+    if not cut.can_smart_cut(info):
+        return "reencode", "smart cut needs the video as the file's first stream"
     return "smart_cut", "frames from each cut to the next keyframe re-encoded, the rest copied"
 
 
@@ -118,7 +131,7 @@ def _write_audio_only(
     else:
         cut.copy_audio(src, info, kept[0], out)
         return "copy", "audio-only recording: audio packets copied"
-    cut.encode_audio(src, info, kept, out, None)
+    cut.encode_audio(src, info, kept, out)
     return "reencode", reason
 
 
@@ -136,7 +149,7 @@ def _write(
             method, reason = "reencode", f"smart cut failed ({exc}); re-encoded instead"
         else:
             return ("smart_cut", reason) if reencoded else ("copy", "every cut falls on a keyframe: copied")
-    cut.reencode(src, info, kept, out, progress)
+    cut.reencode(src, info, kept, out, workdir, progress)
     return method, reason
 
 
@@ -162,14 +175,14 @@ def trim(
     if too_short:
         return TrimResult("blank", info.duration_s, 0.0, None, None,
                           mode=config.mode, method_reason=too_short)
-    vad = VadSettings(min_speech_s=config.min_speech_s)
-    speech = detect_speech(src, info.duration_s, vad, _stage(progress, 0.0, ANALYSIS_SHARE))
+    speech = _analyse(src, info, config, _stage(progress, 0.0, ANALYSIS_SHARE))
     start = speech.spans[0][0] if speech.spans else None
     end = speech.spans[-1][1] if speech.spans else None
     blank = _blank_reason(info, speech, config)
     if blank or not speech.spans:
         return TrimResult("blank", info.duration_s, speech.speech_seconds, start, end,
-                          method_reason=blank or "no speech", mode=config.mode)
+                          method_reason=blank or "no speech", mode=config.mode,
+                          analysed_seconds=speech.analysed_s)
     kept = _kept(speech, info, config)
     out = output_path_for(dst, info)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -182,4 +195,4 @@ def trim(
     if progress is not None:
         progress(1.0)
     return TrimResult("ok", info.duration_s, speech.speech_seconds, start, end, kept, written.duration_s, out,
-                      method, reason, config.mode)
+                      method, reason, config.mode, speech.analysed_s)

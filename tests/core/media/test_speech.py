@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from leap_core.errors import MediaError
-from leap_core.media.speech import detect_speech
-from tests.fixtures.media import LectureSpec, make_lecture
+from leap_core.media.speech import detect_speech, speech_bounds
+from tests.fixtures.media import DEFAULT_SENTENCES, Lecture, LectureSpec, make_lecture
 
 BOUND_TOLERANCE_S = 0.3
 
@@ -49,3 +49,36 @@ def test_video_without_audio_has_no_speech_to_detect() -> None:
     mute = make_lecture(LectureSpec(audio=False))
     with pytest.raises(MediaError, match="no audio stream"):
         detect_speech(mute.path, mute.duration)
+
+
+LONG_SILENCES = LectureSpec(sentences=DEFAULT_SENTENCES * 6, head_silence=45.0, tail_silence=45.0,
+                            noise_dbfs=-50, video=False, extension="m4a")
+"""A minute of speech between silences longer than a 30 s analysis chunk: speech_bounds can skip some."""
+
+
+def lecture_speech(lecture: Lecture) -> float:
+    return sum(end - start for start, end in lecture.speech_spans)
+
+
+def test_speech_bounds_finds_the_same_ends_while_reading_less_than_the_file() -> None:
+    lecture = make_lecture(LONG_SILENCES)
+
+    bounds = speech_bounds(lecture.path, lecture.duration, enough_speech_s=3.0)
+
+    assert bounds.spans[0][0] == pytest.approx(lecture.speech_start, abs=BOUND_TOLERANCE_S)
+    assert bounds.spans[-1][1] == pytest.approx(lecture.speech_end, abs=BOUND_TOLERANCE_S)
+    assert bounds.analysed_s < lecture.duration
+    assert bounds.speech_seconds == pytest.approx(lecture_speech(lecture), rel=0.2)  # middle estimated
+
+
+def test_speech_bounds_reads_the_whole_file_when_it_holds_too_little_speech_to_stop_early() -> None:
+    lecture = make_lecture(LONG_SILENCES)
+    full = detect_speech(lecture.path, lecture.duration)
+
+    bounds = speech_bounds(lecture.path, lecture.duration, enough_speech_s=600.0)
+
+    # Read in shorter blocks than detect_speech, so the model's state resets at other places.
+    assert bounds.spans[0][0] == pytest.approx(full.spans[0][0], abs=0.1)
+    assert bounds.spans[-1][1] == pytest.approx(full.spans[-1][1], abs=0.1)
+    assert bounds.speech_seconds == pytest.approx(full.speech_seconds, rel=0.05)
+    assert bounds.analysed_s == pytest.approx(lecture.duration, abs=0.1)

@@ -223,6 +223,25 @@ def test_unicode_and_spaces_in_names_are_handled(unicode_copy: Path, tmp_path: P
     assert [p.name for p in out.parent.iterdir()] == [out.name]
 
 
+def test_quotes_in_names_survive_the_smart_cut_list(lecture: Lecture, tmp_path: Path) -> None:
+    source = tmp_path / "it's Bob's 'lecture'.mp4"
+    shutil.copy(lecture.path, source)
+
+    result = trim(source, tmp_path / "Bob's trimmed.mp4", small())
+
+    assert result.method == "smart_cut"
+    assert_in_sync(result)
+
+
+def test_the_cut_list_is_also_a_markdown_table(paused_lecture: Lecture, tmp_path: Path) -> None:
+    result = trim(paused_lecture.path, tmp_path / "trimmed.mp4", small(mode="pauses", min_pause_s=2.0))
+
+    rows = str(result.to_dict()["cut_list_md"]).splitlines()
+
+    assert len(rows) == 2 + len(result.kept)
+    assert rows[2].startswith(f"| 1 | {result.kept[0][0]:.3f} | {result.kept[0][1]:.3f} |")
+
+
 def test_an_existing_output_is_replaced_whole(lecture: Lecture, tmp_path: Path) -> None:
     out = tmp_path / "trimmed.mp4"
     shutil.copy(lecture.path, out)
