@@ -1,4 +1,4 @@
-"""The trimmed_video check re-reads the stored file on a real Dagster instance, passing or failing with numbers."""
+"""Asset checks re-read the stored outputs on a real Dagster instance; the trimmed_video check re-reads the stored file on a real Dagster instance, passing or failing with numbers."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def test_a_trimmed_lecture_records_its_cut_and_passes_the_duration_and_sync_chec
     assert check["duration_matches"] is True and check["in_sync"] is True
     assert abs(float(check["duration_error_s"])) <= float(check["tolerance_s"])  # type: ignore[arg-type]
     assert abs(float(check["av_offset_s"])) <= float(check["tolerance_s"])  # type: ignore[arg-type]
+    speech_checks = {e.asset_check_key.name: e.passed for e in run.get_asset_check_evaluations()}
+    assert speech_checks == {
+        CHECK_KEY.name: True, "transcript_has_speech_in_order": True,
+        "chapters_follow_youtube_rules": True, "subtitles_parse_within_the_video": True,
+    }
 
 
 @pytest.mark.slow
