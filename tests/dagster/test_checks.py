@@ -1,4 +1,4 @@
-"""Asset checks re-read the stored outputs on a real Dagster instance; the trimmed_video check re-reads the stored file on a real Dagster instance, passing or failing with numbers."""
+"""Asset checks re-read the stored outputs on a real Dagster instance and pass or fail with numbers."""
 
 from __future__ import annotations
 
