@@ -20,6 +20,7 @@ from leap_core.api.templates import TemplatesAPI
 from leap_core.audit import Actor, AuditQuery
 from leap_core.config import default_quotas
 from leap_core.db.models import OutputTarget, Recording, RunRequest, Source, Template, User
+from leap_core.publishing import maintenance
 from leap_core.quotas import effective_quotas_for
 from leap_core.states import IN_FLIGHT, RecordingStatus
 from leap_core.stats import UserStats
@@ -145,15 +146,31 @@ class UserAPI:
         with self.leap.db.session() as session:
             return operations.retry_failed_uploads(session, self.actor, self.user_id, dry_run).as_dict()
 
-    def delete(self, recording_id: str, dry_run: bool = False) -> dict[str, Any]:
-        """Remove the files and the partition; keep the row (as deleted) with its stages and audit."""
+    def republish(self, recording_ids: list[str]) -> list[dict[str, Any]]:
+        """Update published videos' title, description, tags, chapters and captions; never uploads again."""
+        with self.leap.db.session() as session:
+            rows = recordings.load_owned(session, self.user_id, recording_ids)
+        return [outcome for row in rows
+                for outcome in maintenance.republish(self.leap.db, self.leap.settings, self.actor, row.id)]
+
+    def delete(self, recording_id: str, dry_run: bool = False, unpublish: bool = False) -> dict[str, Any]:
+        """Remove the files and the partition; keep the row (as deleted) with its stages and audit.
+
+        Published videos stay on their platforms unless `unpublish`; each platform's result is reported.
+        """
+        with self.leap.db.session() as session:
+            (row,) = recordings.load_owned(session, self.user_id, [recording_id])
+            operations.delete(session, self.actor, row, recording_files(  # refusals come before any platform call
+                self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension), dry_run=True)
+        unpublished = (maintenance.unpublish(self.leap.db, self.leap.settings, self.actor, recording_id)
+                       if unpublish and not dry_run else [])
         with self.leap.db.session() as session:
             (row,) = recordings.load_owned(session, self.user_id, [recording_id])
             files = recording_files(self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension)
             report = operations.delete(session, self.actor, row, files, dry_run)
         if not dry_run:
             files.remove()
-        return report.as_dict()
+        return {**report.as_dict(), "unpublished": unpublished}
 
     def quotas(self) -> dict[str, Any]:
         with self.leap.db.session() as session:

@@ -108,9 +108,22 @@ def retry(
 
 
 @recordings_app.command("delete")
-def delete(recording_id: str, dry_run: bool = DryRunOption, as_json: bool = JsonOption) -> None:
+def delete(
+    recording_id: str,
+    unpublish: bool = typer.Option(False, "--unpublish", help="Also delete the published videos on the platforms."),
+    dry_run: bool = DryRunOption, as_json: bool = JsonOption,
+) -> None:
     """Remove the files and the partition; the row stays as deleted, with its history and audit."""
-    _report(context.me().delete(recording_id, dry_run), as_json)
+    report = context.me().delete(recording_id, dry_run, unpublish)
+    _report(report, as_json)
+    if not as_json and report["unpublished"]:
+        emit(report["unpublished"], False, ["platform", "video_id", "result", "error"])
+
+
+@recordings_app.command("republish")
+def republish(recording_ids: list[str], as_json: bool = JsonOption) -> None:
+    """Update published videos' metadata and captions (after a reprocess); never uploads a second copy."""
+    emit(context.me().republish(recording_ids), as_json, ["recording_id", "platform", "video_id", "result", "error"])
 
 
 @recordings_app.command("reset")

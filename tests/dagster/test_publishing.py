@@ -269,3 +269,50 @@ def test_a_used_up_quota_parks_youtube_until_midnight_pacific_and_a_revoked_gran
     secrets = [*youtube.credentials().values(), *youtube.access_tokens]
     places = readable_records(lecturer, instance) | {"captured logs": caplog.text}
     assert leaked(places, secrets) == []
+
+
+def test_a_parked_youtube_upload_is_retried_when_due_and_uploaded_once(
+    lecturer: UserAPI, youtube: FakeYouTube, instance: DagsterInstance
+) -> None:
+    target_platforms(lecturer, "inbox", ["youtube"], PRESETS)
+    youtube.fail("insert", 403, "quotaExceeded")
+    drop(lecturer)
+    settle(instance)
+    recording = only_recording(lecturer)
+    assert targets_of(recording)["youtube"]["retry_after"] is not None
+
+    settle(instance)  # not due yet: nothing is requested
+    assert youtube.videos == {}
+    with lecturer.leap.db.session() as session:
+        session.execute(text("UPDATE output_targets SET retry_after = now() - interval '1 minute'"))
+    settle(instance)
+
+    recording = only_recording(lecturer)
+    assert (recording["status"], targets_of(recording)["youtube"]["status"]) == ("UPLOADED", "UPLOADED")
+    assert len(youtube.videos) == 1
+
+
+def test_reset_and_reprocess_never_uploads_again_republish_updates_and_unpublish_takes_the_video_down(
+    lecturer: UserAPI, youtube: FakeYouTube, instance: DagsterInstance
+) -> None:
+    target_platforms(lecturer, "inbox", ["youtube"], PRESETS)
+    drop(lecturer)
+    settle(instance)
+    recording = only_recording(lecturer)
+    (video_id,) = youtube.videos
+    uploads = len(youtube.requests_to("POST", "/upload/youtube/v3/videos"))
+
+    lecturer.reset(recording["id"])
+    lecturer.process([recording["id"]])
+    settle(instance)
+    assert only_recording(lecturer)["status"] == "UPLOADED"
+    assert len(youtube.requests_to("POST", "/upload/youtube/v3/videos")) == uploads
+
+    (outcome,) = lecturer.republish([recording["id"]])
+    assert (outcome["platform"], outcome["video_id"], outcome["result"]) == ("youtube", video_id, "success")
+    assert youtube.requests_to("PUT", "/youtube/v3/videos")
+
+    report = lecturer.delete(recording["id"], unpublish=True)
+    assert [(u["platform"], u["result"]) for u in report["unpublished"]] == [("youtube", "success")]
+    assert youtube.videos == {}
+    assert {e["action"] for e in lecturer.activity(action="target.*")} >= {"target.republish", "target.unpublish"}

@@ -1,0 +1,103 @@
+"""What can be done to videos already published: update their metadata and captions, or take them down.
+
+Neither ever uploads a video: `republish` changes what a published video says (after a reprocess
+improved its transcript or chapters), `unpublish` removes it from the platform when its recording is
+deleted with `--unpublish`. Each platform's outcome is recorded, so one failing platform never hides
+the others' results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from leap_core import audit
+from leap_core.audit import Actor
+from leap_core.config import Settings
+from leap_core.db.models import OutputTarget
+from leap_core.db.session import Database
+from leap_core.db.types import utcnow
+from leap_core.errors import LeapError
+from leap_core.pipeline.runner import StageInput, load, snapshot
+from leap_core.publishing.platforms import (
+    PUBLISHING_PLATFORMS,
+    PlatformConfig,
+    load_account,
+    preset_for,
+    publish_request,
+    publisher_for,
+    read_topics,
+    render_context,
+)
+from leap_core.states import TargetStatus
+
+
+@dataclass(frozen=True)
+class PublishedVideo:
+    target_id: str
+    platform: str
+    video_id: str
+
+
+def published_videos(db: Database, settings: Settings, recording_id: str) -> tuple[StageInput, list[PublishedVideo]]:
+    with db.session() as session:
+        recording = load(session, recording_id)
+        targets = session.scalars(select(OutputTarget).where(
+            OutputTarget.recording_id == recording_id, OutputTarget.status == TargetStatus.UPLOADED,
+            OutputTarget.platform.in_(PUBLISHING_PLATFORMS), OutputTarget.video_id.is_not(None)))
+        videos = [PublishedVideo(t.id, t.platform, str(t.video_id)) for t in targets]
+        return snapshot(session, recording, settings), videos
+
+
+def _record(db: Database, actor: Actor, action: str, stage_input: StageInput, video: PublishedVideo,
+            error: str | None) -> dict[str, Any]:
+    outcome = {"recording_id": stage_input.recording_id, "platform": video.platform, "video_id": video.video_id,
+               "result": "failure" if error else "success", "error": error}
+    with db.session() as session:
+        if action == "target.unpublish" and error is None:
+            target = session.get_one(OutputTarget, video.target_id)
+            target.resume_state = {"unpublished_at": utcnow().isoformat()}
+            target.url = None
+        audit.record(session, actor, action, "output_target", video.target_id, user_id=stage_input.user_id,
+                     details={k: v for k, v in outcome.items() if k != "result"},
+                     result="failure" if error else "success")
+    return outcome
+
+
+def republish(db: Database, settings: Settings, actor: Actor, recording_id: str) -> list[dict[str, Any]]:
+    """Push the current title, description, tags, chapters and captions to every published video."""
+    stage_input, videos = published_videos(db, settings, recording_id)
+    outcomes = []
+    for video in videos:
+        error = None
+        try:
+            preset = preset_for(stage_input.template, video.platform)
+            account = load_account(db, settings, stage_input.user_id, video.platform, preset)
+            publisher = publisher_for(video.platform, account, preset, PlatformConfig.from_settings(settings))
+            topics = read_topics(stage_input)
+            request = publish_request(stage_input, video.platform, preset, topics,
+                                      render_context(db, stage_input, topics))
+            publisher.update_metadata(video.video_id, request)
+        except LeapError as exc:
+            error = str(exc)
+        outcomes.append(_record(db, actor, "target.republish", stage_input, video, error))
+    return outcomes
+
+
+def unpublish(db: Database, settings: Settings, actor: Actor, recording_id: str) -> list[dict[str, Any]]:
+    """Delete every published video of the recording on its platform."""
+    stage_input, videos = published_videos(db, settings, recording_id)
+    outcomes = []
+    for video in videos:
+        error = None
+        try:
+            preset = preset_for(stage_input.template, video.platform)
+            account = load_account(db, settings, stage_input.user_id, video.platform, preset)
+            publisher_for(video.platform, account, preset, PlatformConfig.from_settings(settings)).delete(
+                video.video_id)
+        except LeapError as exc:
+            error = str(exc)
+        outcomes.append(_record(db, actor, "target.unpublish", stage_input, video, error))
+    return outcomes
