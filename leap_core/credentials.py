@@ -26,7 +26,7 @@ from leap_core.secrets import SecretBox, redact
 
 FIELDS: Mapping[str, tuple[str, ...]] = {
     # google-auth's `Credentials.to_json()` and an "authorized_user" file hold these (plus fields LEAP drops).
-    "youtube": ("refresh_token", "client_id", "client_secret", "token"),
+    "youtube": ("refresh_token", "client_id", "client_secret", "token", "testing_mode"),
     "vk": ("token",),
     # Zoom Server-to-Server OAuth app; Yandex Disk OAuth token (sources, not publishing targets).
     "zoom": ("account_id", "client_id", "client_secret"),

@@ -7,7 +7,7 @@ from leap_dagster.checks import ALL_CHECKS
 from leap_dagster.jobs import recording_pipeline
 from leap_dagster.resources import LeapResource
 from leap_dagster.schedules import automation_sensor
-from leap_dagster.schedules_notifications import notification_summary_schedule
+from leap_dagster.schedules_notifications import credential_health_schedule, notification_summary_schedule
 from leap_dagster.sensors import launcher_sensor, recording_failure_sensor, source_sync_sensor
 from leap_dagster.sensors.cancel import cancel_sensor
 from leap_dagster.sensors.outbox import notification_outbox_sensor
@@ -20,7 +20,7 @@ defs = Definitions(
     sensors=[source_sync_sensor, launcher_sensor, recording_failure_sensor, cancel_sensor, run_recovery_sensor,
              notification_outbox_sensor,
              automation_sensor],
-    schedules=[notification_summary_schedule],
+    schedules=[notification_summary_schedule, credential_health_schedule],
     resources={"leap": LeapResource()},
     executor=in_process_executor,
 )

@@ -1,14 +1,16 @@
-"""The daily notification summary: one run a day at 07:00 in LEAP_SUMMARY_TIMEZONE.
+"""Daily notification work: the credential health check at 05:00 UTC, before the morning's automation
+jobs, and the summary at 07:00 in LEAP_SUMMARY_TIMEZONE.
 
 Users who chose daily summaries get one every day, weekly ones on Mondays; the scheduled time is passed
 as a tag, so a re-executed run writes the same summaries (same keys) and sends nothing twice.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dagster import OpExecutionContext, RunRequest, ScheduleEvaluationContext, job, op, schedule
 
 from leap_core.config import get_settings
+from leap_core.notifications.health import check_youtube_credentials
 from leap_core.notifications.summaries import send_summaries
 from leap_dagster.resources import LeapResource
 
@@ -33,3 +35,23 @@ def notification_summaries() -> None:
 def notification_summary_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     at = context.scheduled_execution_time.isoformat()
     return RunRequest(run_key=f"summary-{at}", tags={SCHEDULED_AT_TAG: at})
+
+
+@op(description="Refresh every stored YouTube grant once; tell the owners of those that fail.")
+def credential_health_op(context: OpExecutionContext, leap: LeapResource) -> int:
+    core = leap.get()
+    results = check_youtube_credentials(core.db, core.settings, datetime.now(UTC))
+    unhealthy = [r for r in results if r.problem]
+    context.log.info("checked %d YouTube credential(s); %d need attention", len(results), len(unhealthy))
+    return len(unhealthy)
+
+
+@job(description="The daily credential health check.")
+def credential_health() -> None:
+    credential_health_op()
+
+
+@schedule(job=credential_health, cron_schedule="0 5 * * *", execution_timezone="UTC",
+          description="Check stored platform grants before the day's scheduled uploads.")
+def credential_health_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest(run_key=f"credential-health-{context.scheduled_execution_time.isoformat()}")

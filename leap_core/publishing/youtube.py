@@ -23,6 +23,7 @@ from google.auth.exceptions import RefreshError
 from google.auth.exceptions import TransportError as AuthTransportError
 from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
+from google_auth_httplib2 import Request as GoogleAuthRequest
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
 from googleapiclient.errors import HttpError
@@ -151,6 +152,7 @@ class YouTubePublisher:
             client_secret=credentials["client_secret"],
             scopes=list(SCOPES),
         )
+        self._oauth = oauth
         self._service = build_from_document(
             _discovery_document(root_url), http=AuthorizedHttp(oauth, http=build_http())
         )
@@ -186,6 +188,14 @@ class YouTubePublisher:
             units += self._insert_captions(video_id, req)
             self._mark_done(state, "captions", checkpoint)
         return PublishResult(PLATFORM, video_id, watch_url(video_id), bytes_sent, resumed_from, units)
+
+    def check_health(self) -> None:
+        """Refresh the access token once: a revoked or expired grant raises ReconnectRequired now, before
+        a scheduled upload would find out."""
+        try:
+            self._oauth.refresh(GoogleAuthRequest(build_http()))
+        except RefreshError:
+            raise ReconnectRequired(DISPLAY_NAME) from None
 
     def update_metadata(self, video_id: str, req: PublishRequest) -> None:
         body = {"id": video_id, **video_resource(req)}

@@ -16,9 +16,8 @@ from leap_core.automation import Schedule, next_runs, run_due
 from leap_core.db.base import Base
 from leap_core.db.models import RunRequest
 from leap_core.errors import QuotaExceededError, ValidationError
-from tests.core.test_cli import cli_env  # noqa: F401  (the CLI's environment fixture)
-from tests.core.test_cli import leap as run_leap
 from tests.support.builders import register_many
+from tests.support.cli import leap as run_leap
 
 WINTER = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
 

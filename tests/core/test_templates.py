@@ -16,9 +16,8 @@ from leap_core.api import UserAPI
 from leap_core.db.models import OutputTarget, Recording
 from leap_core.errors import ValidationError
 from leap_core.templates import Candidate, matches, render_preset, validate_presets, validate_rules
-from tests.core.test_cli import cli_env  # noqa: F401  (the CLI's environment fixture)
-from tests.core.test_cli import leap as run_leap
 from tests.support.builders import register_many
+from tests.support.cli import leap as run_leap
 
 MONDAY_10_UTC = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)
 SUNDAY_23_UTC = datetime(2024, 3, 3, 23, 30, tzinfo=UTC)
