@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_from: str = "LEAP <leap@localhost>"
     smtp_timeout_s: float = 10.0
+    smtp_ca_file: Path | None = None
     webhook_timeout_s: float = 10.0
     notify_max_attempts: int = 8
     notify_backoff_s: float = 30.0

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from dagster import OpExecutionContext, RunRequest, ScheduleEvaluationContext, job, op, schedule
 
 from leap_core.config import get_settings
-from leap_core.notifications.health import check_youtube_credentials
+from leap_core.notifications.health import check_credentials
 from leap_core.notifications.summaries import send_summaries
 from leap_dagster.resources import LeapResource
 
@@ -37,13 +37,15 @@ def notification_summary_schedule(context: ScheduleEvaluationContext) -> RunRequ
     return RunRequest(run_key=f"summary-{at}", tags={SCHEDULED_AT_TAG: at})
 
 
-@op(description="Refresh every stored YouTube grant once; tell the owners of those that fail.")
+@op(description="Check every stored YouTube and VK credential once; tell the owners of those that fail.")
 def credential_health_op(context: OpExecutionContext, leap: LeapResource) -> int:
     core = leap.get()
-    results = check_youtube_credentials(core.db, core.settings, datetime.now(UTC))
-    unhealthy = [r for r in results if r.problem]
-    context.log.info("checked %d YouTube credential(s); %d need attention", len(results), len(unhealthy))
-    return len(unhealthy)
+    results = check_credentials(core.db, core.settings, datetime.now(UTC))
+    unhealthy = sum(1 for r in results if r.problem)
+    unchecked = sum(1 for r in results if r.unchecked)
+    context.log.info("checked %d credential(s): %d need attention, %d could not be checked",
+                     len(results), unhealthy, unchecked)
+    return unhealthy
 
 
 @job(description="The daily credential health check.")

@@ -43,6 +43,10 @@ _AUTH_CODE = 5
 _CAPTCHA_CODE = 14
 _VALIDATION_CODE = 17
 _PRIVACY_VIEW = {"public": "all", "private": "only_me"}
+# `video.save` takes only a user token with the video right (dev.vk.com/method/video.save); a community
+# token calling a user method gets error 27.
+_GROUP_AUTH_CODE = 27
+VIDEO_RIGHT = 1 << 4
 
 _log = logging.getLogger(__name__)
 
@@ -67,6 +71,14 @@ def _session(api_url: str | None) -> requests.Session:
         for host in API_HOSTS:
             session.mount(host, _ApiHostAdapter(host, api_url))
     return session
+
+
+class UnfitToken(ReconnectRequired):
+    """VK accepts the token, but not for uploading videos: only a new token of the right kind helps."""
+
+    def __init__(self, reason: str) -> None:
+        self.platform = DISPLAY_NAME
+        PublishError.__init__(self, f"{DISPLAY_NAME}: {reason}; reconnect with a user token that has the video right")
 
 
 class VkPublisher:
@@ -111,6 +123,25 @@ class VkPublisher:
         sent = self._upload(slot["upload_url"], req)
         checkpoint({"phase": "uploaded", **ids})
         return self._result(str(slot["owner_id"]), str(slot["video_id"]), sent)
+
+    def check_health(self) -> None:
+        """Ask VK what the token may do, so a dead or unfit token is found before a scheduled upload.
+
+        Raises ReconnectRequired (expired or revoked, error 5), UnfitToken (a community token, or a user
+        token without the video right), or PublishError when VK could not be asked (nothing is known then).
+        """
+        try:
+            rights = int(self._vk.method("account.getAppPermissions"))
+        except ApiError as err:
+            if err.code == _GROUP_AUTH_CODE:
+                raise UnfitToken("this is a community token, and VK uploads videos only with a user token") from None
+            raise _refusal("account.getAppPermissions", err.error) from None
+        except ApiHttpError as err:
+            raise PublishError(f"could not ask VK about the token (HTTP {err.response.status_code})") from None
+        except requests.RequestException as err:
+            raise PublishError(f"could not ask VK about the token ({_describe(err)})") from None
+        if not rights & VIDEO_RIGHT:
+            raise UnfitToken("the token lacks the video right")
 
     def update_metadata(self, video_id: str, req: PublishRequest) -> None:
         owner_id, vid = _split(video_id)

@@ -3,6 +3,9 @@
 The upload body is streamed into a counter (and kept only when small), so the same fake serves
 multi-GB benchmark uploads with flat memory. `fail(method, code, after=, times=, **extra)` scripts VK
 errors (6 rate, 9 flood, 14 captcha, 17 validation, 5 auth); `revoke()` makes every call answer error 5.
+The token is a user token with `rights` (VK's bit mask, video included by default; `account.getAppPermissions`
+returns it, video methods need its video bit); `use_community_token()` turns it into a community token,
+which VK refuses on user methods with error 27.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from tests.fakes.youtube import LoopbackServer, Reply, read_body, stream_body
 
 KEPT_BODY_LIMIT = 16 * 1024 * 1024
 OWNER_ID = 424242
+VIDEO, OFFLINE, GROUPS = 1 << 4, 1 << 16, 1 << 18
+USER_METHODS = frozenset({"account.getAppPermissions", "video.save", "video.edit", "video.delete"})
 
 
 @dataclass
@@ -40,6 +45,8 @@ class FakeVK:
         self.videos: dict[str, dict[str, Any]] = {}
         self.uploads: list[dict[str, Any]] = []
         self.bytes_received = 0
+        self.rights = VIDEO | OFFLINE | GROUPS
+        self.community_token = False
         self._upload_failures: list[int] = []
 
     @property
@@ -57,6 +64,9 @@ class FakeVK:
 
     def revoke(self) -> None:
         self.token = "revoked"
+
+    def use_community_token(self) -> None:
+        self.community_token = True
 
     def calls_to(self, method: str) -> list[dict[str, str]]:
         return [params for name, params in self.calls if name == method]
@@ -85,10 +95,27 @@ class FakeVK:
         failure = self._failed(method)
         if failure:
             return _error(failure.code, f"scripted error {failure.code}", **failure.extra)
-        answer = {"video.save": self._save, "video.edit": self._edit, "video.delete": self._delete}.get(
-            method
-        )
+        refusal = self._refused(method)
+        if refusal:
+            return refusal
+        answer = {
+            "account.getAppPermissions": self._app_permissions,
+            "video.save": self._save,
+            "video.edit": self._edit,
+            "video.delete": self._delete,
+        }.get(method)
         return answer(params) if answer else _error(3, "Unknown method passed")
+
+    def _refused(self, method: str) -> Reply | None:
+        """VK's answer when the token is of the wrong kind, or lacks the right, for `method`."""
+        if self.community_token and method in USER_METHODS:
+            return _error(27, "Group authorization failed: method is unavailable with group auth.")
+        if method.startswith("video.") and not self.rights & VIDEO:
+            return _error(15, "Access denied: no access to call this method")
+        return None
+
+    def _app_permissions(self, params: dict[str, str]) -> Reply:
+        return Reply.json({"response": self.rights})
 
     def _failed(self, method: str) -> _Failure | None:
         with self._lock:
