@@ -36,12 +36,16 @@ from tests.fixtures.media import DEFAULT_SENTENCES, Lecture, LectureSpec, make_l
 SECONDS_PER_SENTENCE = 8.5
 """About 3.5 s of speech plus a 5 s pause."""
 MIB = 1024  # ru_maxrss is in KiB on Linux
+SNAP_S = 10.0
+"""keyframe_snap_s of the third run: one GOP of the generated lecture, so every cut whose pause holds a
+keyframe is copied."""
+RUNS = {"head_tail": ("head_tail", 0.0), "pauses": ("pauses", 0.0), "pauses+snap": ("pauses", SNAP_S)}
 
 CHILD = """
 import json, resource, sys
 from pathlib import Path
 from leap_core.media.trim import TrimConfig, trim
-result = trim(Path(sys.argv[1]), Path(sys.argv[2]), TrimConfig(mode=sys.argv[3]))
+result = trim(Path(sys.argv[1]), Path(sys.argv[2]), TrimConfig(mode=sys.argv[3], keyframe_snap_s=float(sys.argv[4])))
 print(json.dumps({"result": result.to_dict(), "rss_python": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 SHIM = """#!/bin/sh
@@ -84,14 +88,15 @@ def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[Timing, s
     return Timing(time.perf_counter() - start, children_cpu() - cpu), done.stdout
 
 
-def trim_in_child(src: Path, dst: Path, mode: str, tmp: Path) -> TrimRun:
+def trim_in_child(src: Path, dst: Path, run: str, tmp: Path) -> TrimRun:
     """A fresh process per trim, as a pipeline worker starts cold: imports and model load included."""
     shim, log = tmp / "rss-bin", tmp / f"rss-{dst.stem}.log"
     shim.mkdir(exist_ok=True)
     (shim / "ffmpeg").write_text(SHIM.format(log=log, ffmpeg=ffmpeg_binary()))
     (shim / "ffmpeg").chmod(0o755)
     env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
-    timing, out = timed([sys.executable, "-c", CHILD, str(src), str(dst), mode], env)
+    mode, snap = RUNS[run]
+    timing, out = timed([sys.executable, "-c", CHILD, str(src), str(dst), mode, str(snap)], env)
     data = json.loads(out)
     peaks = [int(line) for line in log.read_text().split() if line.isdigit()] if log.exists() else [0]
     return TrimRun(timing, data["result"], data["rss_python"] / MIB, max(peaks) / MIB)
@@ -155,7 +160,7 @@ def ratio_row(name: str, timing: Timing, reference: Timing, note: str) -> str:
 
 
 def speed_table(lecture: Lecture, runs: dict[str, TrimRun], tmp: Path, slice_s: float) -> list[str]:
-    head_tail, pauses = runs["head_tail"], runs["pauses"]
+    head_tail, pauses, snap = runs["head_tail"], runs["pauses"], runs["pauses+snap"]
     decode, copy = floor(lecture.path, head_tail.result["kept"][0], tmp)  # type: ignore[index]
     floor_t = Timing(decode.wall + copy.wall, decode.cpu + copy.cpu)
     veryfast = full_reencode(lecture.path, lecture.duration, slice_s, "veryfast", tmp)
@@ -171,6 +176,9 @@ def speed_table(lecture: Lecture, runs: dict[str, TrimRun], tmp: Path, slice_s: 
         ratio_row("LEAP pauses (vs veryfast re-encode)", pauses.timing, veryfast,
                   f"goal <= 0.1x; {pauses.result['method']}, {len(pauses.result['kept'])} spans"),  # type: ignore[arg-type]
         ratio_row("LEAP pauses (vs ffmpeg-default re-encode)", pauses.timing, medium, ""),
+        ratio_row(f"LEAP pauses, keyframe_snap_s={SNAP_S:g} (vs veryfast re-encode)", snap.timing, veryfast,
+                  f"goal <= 0.1x; {snap.result['method']}, {len(snap.result['kept'])} spans"),  # type: ignore[arg-type]
+        ratio_row(f"LEAP pauses, keyframe_snap_s={SNAP_S:g} (vs ffmpeg-default re-encode)", snap.timing, medium, ""),
     ]
     unsilence, why = unsilence_run(lecture.path, tmp)
     if unsilence is None:
@@ -201,8 +209,8 @@ def main() -> None:
     start_load = load()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        runs = {m: {mode: trim_in_child(lecture.path, tmp / f"{m}-{mode}.mp4", mode, tmp)
-                    for mode in ("head_tail", "pauses")} for m, lecture in lectures.items()}
+        runs = {m: {run: trim_in_child(lecture.path, tmp / f"{m}-{run}.mp4", run, tmp) for run in RUNS}
+                for m, lecture in lectures.items()}
         main_lecture = lectures[minutes]
         speed = speed_table(main_lecture, runs[minutes], tmp, slice_s)
     head_tail = runs[minutes]["head_tail"].result

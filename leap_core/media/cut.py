@@ -1,7 +1,9 @@
 """Writing the kept spans of a recording: stream copy, smart cut, or a full re-encode.
 
 Smart cut: for each kept span, only the frames from the cut to the next keyframe are re-encoded (a
-small MP4 "head"); the rest of the span is read straight from the source. One ffmpeg run joins heads
+small MP4 "head"); the rest of the span is read straight from the source. Every head comes out of one
+pass of one decoder over the source, in order (pauses mode makes hundreds of heads: an ffmpeg start,
+seek and GOP decode per head cost more than the frames themselves). One ffmpeg run joins heads
 and source spans through the concat demuxer, which reads each source span by in/out point (no
 intermediate copy of the video) and re-inserts each piece's own parameter sets in-band, so the
 re-encoded heads and the copied bodies each decode with their own. Every cut sits on the frame grid
@@ -11,25 +13,29 @@ instants stays in sync however many spans there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+import av
+import av.container
 import ffmpeg
 
+from leap_core.errors import MediaError
 from leap_core.media import ffmpeg as ff
 from leap_core.media import samples
 from leap_core.media.ffmpeg import Progress
-from leap_core.media.probe import MediaInfo, keyframe_at_or_after
+from leap_core.media.probe import Keyframes, MediaInfo, open_media
 from leap_core.media.spans import Span
 
 SMART_CUT_CODECS = frozenset({"h264"})
 """Raw Annex B concatenation is what makes the smart cut exact; it is implemented for H.264 only."""
 MP4_VIDEO_CODECS = frozenset({"h264", "hevc", "av1", "mpeg4", "vp9"})
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"})
-VIDEO_ENCODER = {"vcodec": "libx264", "preset": "veryfast", "crf": 18}
-HEAD_ENCODER = {"vcodec": "libx264", "preset": "ultrafast", "crf": 16, "bf": 0}
+VIDEO_ENCODER = {"preset": "veryfast", "crf": "18"}
+HEAD_ENCODER = {"preset": "ultrafast", "crf": "16", "bf": "0"}
 """Heads are at most one GOP per cut, but pauses mode makes hundreds: ultrafast is three times quicker
 than veryfast, and a lower CRF buys back its quality. No B-frames: a head's last frame is its last."""
 AUDIO_ENCODER = {"acodec": "aac", "aac_coder": "fast", "audio_bitrate": "128k"}
@@ -69,30 +75,97 @@ class Piece:
     inpoint: float | None = None
 
 
-def _encode_head(
-    src: Path, info: MediaInfo, span: Span, out: Path, encoder: dict[str, object] = HEAD_ENCODER
-) -> Piece:
-    """Re-encode the frames of `span` (on the frame grid) to a video-only MP4 matching the source's picture."""
-    quarter = 0.25 / (info.fps or 25)
-    start, end = span
-    video = ffmpeg.input(str(src), ss=f"{max(start - quarter, 0):.6f}")["v:0"]
-    ff.run(video.output(str(out), t=f"{end - start:.6f}", f="mp4", pix_fmt="yuv420p",
-                        fps_mode="passthrough", **encoder),
-           f"re-encoding the first frames of a cut in {src.name}")
-    return Piece(out, end - start)
+@dataclass(frozen=True)
+class Encode:
+    """Frames of the source from `start` to `end` (on the frame grid), to be encoded into `out`."""
+
+    start: float
+    end: float
+    out: Path
+    keyframe_before: float | None = None
+    """Where decoding must begin to reach `start` (None: unknown, seek to be sure)."""
 
 
-def _span_pieces(src: Path, info: MediaInfo, span: Span, workdir: Path, index: int) -> list[Piece]:
-    """Pieces covering `span`: a re-encoded head unless the cut is on a keyframe, then the source."""
+class _Frames:
+    """The source's video frames in display order, decoded once: seeking only to skip ahead, never to go
+    back over frames already decoded."""
+
+    def __init__(self, container: av.container.InputContainer, fps: float) -> None:
+        self._container = container
+        self._stream = container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._origin = container.start_time / av.time_base if container.start_time else 0.0
+        self._quarter = 0.25 / fps
+        self._decoded: Iterator[av.VideoFrame] | None = None
+        self._held: av.VideoFrame | None = None
+        self._position: float | None = None
+
+    def _must_seek(self, job: Encode) -> bool:
+        if self._decoded is None or self._position is None or self._position > job.start:
+            return True
+        return job.keyframe_before is None or job.keyframe_before > self._position
+
+    def between(self, job: Encode) -> Iterator[av.VideoFrame]:
+        """Frames shown from `job.start` up to `job.end`."""
+        if self._must_seek(job):
+            base = self._stream.time_base or Fraction(1, av.time_base)
+            target = max(job.start - self._quarter, 0) + self._origin
+            self._container.seek(int(target / base), stream=self._stream, backward=True)
+            self._decoded, self._held = self._container.decode(self._stream), None
+        assert self._decoded is not None
+        while (frame := self._held or next(self._decoded, None)) is not None:
+            self._held = None
+            if frame.time is None:
+                continue
+            self._position = frame.time - self._origin
+            if self._position >= job.end - self._quarter:
+                self._held = frame
+                return
+            if self._position >= job.start - self._quarter:
+                yield frame
+
+
+def _encode(frames: Iterator[av.VideoFrame], source: av.VideoStream, out: Path, options: dict[str, str]) -> None:
+    """H.264 in a video-only MP4, timestamps from zero, the source's picture size and frame rate."""
+    rate = source.average_rate or source.guessed_rate or Fraction(25)
+    with av.open(str(out), mode="w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=rate, options=options)
+        stream.width, stream.height, stream.pix_fmt = source.codec_context.width, source.codec_context.height, "yuv420p"
+        for index, frame in enumerate(frames):
+            picture = frame.reformat(format="yuv420p")
+            picture.pts, picture.time_base, picture.pict_type = index, 1 / rate, av.video.frame.PictureType.NONE
+            output.mux(stream.encode(picture))
+        output.mux(stream.encode(None))
+
+
+def encode_all(
+    src: Path, info: MediaInfo, jobs: list[Encode], options: dict[str, str], progress: Progress | None
+) -> None:
+    """Encode every job's frames from one decoder that reads the source front to back."""
+    with open_media(src) as container:
+        frames = _Frames(container, info.fps or 25)
+        try:
+            for done, job in enumerate(sorted(jobs, key=lambda job: job.start), 1):
+                _encode(frames.between(job), container.streams.video[0], job.out, options)
+                if progress is not None:
+                    progress(done / len(jobs))
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"re-encoding frames of {src.name} failed: {exc.strerror}") from None
+
+
+def _span_pieces(
+    keyframes: Keyframes, info: MediaInfo, span: Span, workdir: Path, index: int
+) -> tuple[list[Piece], Encode | None]:
+    """Pieces covering `span`: a head to re-encode unless the cut is on a keyframe, then the source."""
     half = 0.5 / (info.fps or 25)
     start, end = span
-    keyframe = keyframe_at_or_after(src, "video", start, half)
+    keyframe = keyframes.at_or_after(start, half)
     if keyframe is not None and abs(keyframe - start) <= half:
-        return [Piece(src, end - keyframe, keyframe)]
-    head = workdir / f"{index:05d}-head.mp4"
-    if keyframe is None or keyframe >= end - half:
-        return [_encode_head(src, info, span, head)]
-    return [_encode_head(src, info, (start, keyframe), head), Piece(src, end - keyframe, keyframe)]
+        return [Piece(keyframes.path, end - keyframe, keyframe)], None
+    head_end = end if keyframe is None or keyframe >= end - half else keyframe
+    head = Encode(start, head_end, workdir / f"{index:05d}-head.mp4", keyframes.at_or_before(start, half))
+    body = [] if head_end == end else [Piece(keyframes.path, end - head_end, head_end)]
+    return [Piece(head.out, head_end - start), *body], head
 
 
 def _quoted(path: Path) -> str:
@@ -125,18 +198,14 @@ def _kept_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path) -> Pat
 
 
 def _write(
-    src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None,
-    pieces_for: Callable[[Span, int], list[Piece]],
-) -> list[Piece]:
-    """Make every span's video pieces while the audio is cut beside them (each is mostly one ffmpeg
-    process waiting on another), then mux the two; returns the pieces."""
-    pieces: list[Piece] = []
+    src: Path, info: MediaInfo, spans: list[Span], video: tuple[list[Piece], list[Encode]], options: dict[str, str],
+    out: Path, workdir: Path, progress: Progress | None,
+) -> None:
+    """Encode the video's pieces while the audio is cut beside them (ffmpeg, another process), then mux."""
+    pieces, jobs = video
     with ThreadPoolExecutor(max_workers=1) as pool:
         audio = pool.submit(_kept_audio, src, info, spans, workdir / "audio.m4a")
-        for index, span in enumerate(spans):
-            pieces += pieces_for(span, index)
-            if progress is not None:
-                progress((index + 1) / (len(spans) + 1))
+        encode_all(src, info, jobs, options, progress)
         audio_path = audio.result()
     listing = workdir / "video.txt"
     _concat_list(pieces, listing)
@@ -145,22 +214,28 @@ def _write(
     # copyts: the audio's start offset from the cut (under one packet) is the sync; do not normalise it away.
     ff.run(ffmpeg.output(video_in["v:0"], audio_in["a:0"], str(out), c="copy", f="mp4", copyts=None),
            f"writing the trimmed {src.name}")
-    return pieces
 
 
 def smart_cut(
     src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None
 ) -> bool:
     """Write `spans` of a video to `out` (MP4); True if any frames were re-encoded, False if all copied."""
-    pieces = _write(src, info, spans, out, workdir, progress,
-                    lambda span, index: _span_pieces(src, info, span, workdir, index))
-    return any(piece.inpoint is None for piece in pieces)
+    pieces: list[Piece] = []
+    jobs: list[Encode] = []
+    with Keyframes(src) as keyframes:
+        for index, span in enumerate(spans):
+            span_pieces, head = _span_pieces(keyframes, info, span, workdir, index)
+            pieces += span_pieces
+            jobs += [head] if head else []
+    _write(src, info, spans, (pieces, jobs), HEAD_ENCODER, out, workdir, progress)
+    return bool(jobs)
 
 
 def reencode(
     src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None
 ) -> None:
     """Decode and re-encode every kept frame: slow, but takes any video ffmpeg can read (B-frames, any
-    codec, any stream order), one span at a time so the number of cuts is unlimited."""
-    _write(src, info, spans, out, workdir, progress,
-           lambda span, index: [_encode_head(src, info, span, workdir / f"{index:05d}-span.mp4", VIDEO_ENCODER)])
+    codec, any stream order), one span to a piece so the number of cuts is unlimited."""
+    jobs = [Encode(start, end, workdir / f"{index:05d}-span.mp4") for index, (start, end) in enumerate(spans)]
+    pieces = [Piece(job.out, job.end - job.start) for job in jobs]
+    _write(src, info, spans, (pieces, jobs), VIDEO_ENCODER, out, workdir, progress)

@@ -6,6 +6,7 @@ later stages can assume a file that probed is a real, complete recording.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -133,22 +134,50 @@ def probe(path: Path) -> MediaInfo:
         )
 
 
+class Keyframes:
+    """Keyframe look-ups on one open file: a smart cut asks two per span, hundreds in pauses mode.
+
+    Each look-up seeks the container's index and reads the packets around one instant, never the
+    whole file. Every audio packet is a keyframe, so on audio this is where a stream copy can start.
+    """
+
+    def __init__(self, path: Path, kind: Literal["video", "audio"] = "video") -> None:
+        self.path = path
+        self._container = open_media(path)
+        streams = self._container.streams
+        self._stream = streams.video[0] if kind == "video" else streams.audio[0]
+        self._base = self._stream.time_base or Fraction(1, av.time_base)
+
+    def __enter__(self) -> Keyframes:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._container.close()
+
+    def _keyframes_from(self, seconds: float) -> Iterator[float]:
+        """Keyframe times from the last keyframe at or before `seconds` (or the first one) onwards."""
+        self._container.seek(int(max(seconds, 0) / self._base), stream=self._stream, backward=True)
+        for packet in self._container.demux(self._stream):
+            if packet.pts is not None and packet.is_keyframe:
+                yield float(packet.pts * self._base)
+
+    def at_or_after(self, seconds: float, tolerance: float) -> float | None:
+        """The first keyframe at or after `seconds` (within `tolerance`), or None."""
+        return next((at for at in self._keyframes_from(seconds - tolerance) if at >= seconds - tolerance), None)
+
+    def at_or_before(self, seconds: float, tolerance: float) -> float | None:
+        """The last keyframe at or before `seconds` (within `tolerance`), or None."""
+        before = None
+        for at in self._keyframes_from(seconds + tolerance):
+            if at > seconds + tolerance:
+                break
+            before = at
+        return before
+
+
 def keyframe_at_or_after(
     path: Path, kind: Literal["video", "audio"], seconds: float, tolerance: float
 ) -> float | None:
-    """The first keyframe of the `kind` stream at or after `seconds` (within `tolerance`), or None.
-
-    Every audio packet is a keyframe, so for audio this is where a stream copy can start. Reads only
-    the packets around the cut, never the whole file's index.
-    """
-    with open_media(path) as container:
-        stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]
-        base = stream.time_base or Fraction(1, av.time_base)
-        container.seek(int(max(seconds - tolerance, 0) / base), stream=stream, backward=True)
-        for packet in container.demux(stream):
-            if packet.pts is None or not packet.is_keyframe:
-                continue
-            at = float(packet.pts * base)
-            if at >= seconds - tolerance:
-                return at
-    return None
+    """The first keyframe of the `kind` stream at or after `seconds` (within `tolerance`), or None."""
+    with Keyframes(path, kind) as keyframes:
+        return keyframes.at_or_after(seconds, tolerance)

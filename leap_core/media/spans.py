@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 Span = tuple[float, float]
 
@@ -40,6 +41,25 @@ def on_frame_grid(spans: list[Span], fps: float, duration: float) -> list[Span]:
     snapped = [(round(s / frame) * frame, min(round(e / frame) * frame, math.floor(duration / frame) * frame))
                for s, e in spans]
     return merge_close([(s, e) for s, e in snapped if e - s >= frame], 0.0)
+
+
+def snapped_back(
+    kept: list[Span], keyframe_before: Callable[[float], float | None], reach: float, min_cut: float
+) -> list[Span]:
+    """Start each span at the keyframe before it when that keyframe lies within `reach` and inside the
+    silence being cut, leaving at least `min_cut` of it cut: the span is then copied, not re-encoded.
+
+    No speech is lost or moved: every speech span sits inside a kept span with its margins, so the
+    stretch between the previous kept span and this one is silence; the span only keeps more of it.
+    """
+    snapped: list[Span] = []
+    for start, end in kept:
+        keyframe = keyframe_before(start)
+        clear = not snapped or (keyframe is not None and keyframe - snapped[-1][1] >= min_cut)
+        if keyframe is not None and start - reach <= keyframe < start and clear:
+            start = keyframe
+        snapped.append((start, end))
+    return snapped
 
 
 def total(spans: list[Span]) -> float:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leap_core.errors import MediaError
 from leap_core.media import cut, spans
-from leap_core.media.probe import MediaInfo, probe
+from leap_core.media.probe import Keyframes, MediaInfo, probe
 from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, speech_bounds
 
 ANALYSIS_SHARE = 0.5
@@ -40,6 +40,11 @@ class TrimConfig(BaseModel):
     blank_min_speech_s: float = Field(default=30.0, ge=0, description="Less speech in total: blank.")
     min_duration_s: float = Field(default=10.0, ge=0, description="Shorter recordings are blank.")
     method: Literal["auto", "reencode"] = Field(default="auto", description="auto: copy or smart cut.")
+    keyframe_snap_s: float = Field(
+        default=0.0, ge=0,
+        description="A cut may start up to this much earlier, through the silence being cut, to land on a "
+                    "keyframe and be copied instead of re-encoded; 0 keeps every cut where the margin puts it.",
+    )
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,17 @@ def _kept(speech: SpeechAnalysis, info: MediaInfo, config: TrimConfig) -> list[s
     else:
         kept = spans.without_pauses(speech.spans, config.margin_s, config.min_pause_s, info.duration_s)
     return spans.on_frame_grid(kept, info.fps, info.duration_s) if info.has_video and info.fps else kept
+
+
+def _snapped(src: Path, info: MediaInfo, kept: list[spans.Span], config: TrimConfig) -> list[spans.Span]:
+    """Spans started on earlier keyframes where the template allows it: keeping a little more pause costs
+    nothing a viewer minds, and a span starting on a keyframe needs no frame re-encoded."""
+    if not config.keyframe_snap_s or not info.has_video or not info.fps or config.method == "reencode":
+        return kept
+    half = info.frame_duration / 2
+    with Keyframes(src) as keyframes:
+        return spans.snapped_back(kept, lambda at: keyframes.at_or_before(at, half), config.keyframe_snap_s,
+                                  info.frame_duration)
 
 
 def _choose(info: MediaInfo, config: TrimConfig) -> tuple[Method, str]:
@@ -183,7 +199,7 @@ def trim(
         return TrimResult("blank", info.duration_s, speech.speech_seconds, start, end,
                           method_reason=blank or "no speech", mode=config.mode,
                           analysed_seconds=speech.analysed_s)
-    kept = _kept(speech, info, config)
+    kept = _snapped(src, info, _kept(speech, info, config), config)
     out = output_path_for(dst, info)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".leap-trim-", dir=out.parent) as workdir:

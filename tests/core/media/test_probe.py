@@ -8,7 +8,7 @@ import pytest
 
 from leap_core.errors import MediaError
 from leap_core.media.ffmpeg import ffmpeg_binary
-from leap_core.media.probe import keyframe_at_or_after, probe
+from leap_core.media.probe import Keyframes, keyframe_at_or_after, probe
 from tests.fixtures.media import Lecture
 
 
@@ -41,6 +41,14 @@ def test_keyframes_are_found_at_or_after_a_cut(lecture: Lecture) -> None:
     assert keyframe_at_or_after(lecture.path, "video", 0.0, 0.02) == 0.0
     assert keyframe_at_or_after(lecture.path, "video", 2.3, 0.02) == pytest.approx(4.0)
     assert keyframe_at_or_after(lecture.path, "video", 99.0, 0.02) is None
+
+
+def test_keyframes_are_found_at_or_before_a_cut_from_one_open_file(lecture: Lecture) -> None:
+    with Keyframes(lecture.path) as keyframes:
+        assert keyframes.at_or_before(3.9, 0.02) == pytest.approx(2.0)
+        assert keyframes.at_or_before(3.99, 0.02) == pytest.approx(4.0)
+        assert keyframes.at_or_before(0.5, 0.02) == 0.0
+        assert keyframes.at_or_after(2.3, 0.02) == pytest.approx(4.0)
 
 
 def test_a_missing_file_is_reported_as_not_found(tmp_path: Path) -> None:

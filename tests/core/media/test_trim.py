@@ -141,6 +141,24 @@ def test_pauses_mode_keeps_the_speech_where_the_cut_list_says(
         offset += end - start
 
 
+def test_keyframe_snap_starts_every_span_on_a_keyframe_in_its_pause_and_copies_it_all(
+    paused_lecture: Lecture, tmp_path: Path
+) -> None:
+    # Keyframes every 2 s, pauses of 4 s less two 0.5 s margins: each cut can reach a keyframe in the pause.
+    config = small(mode="pauses", min_pause_s=2.0, margin_s=0.5, keyframe_snap_s=2.0)
+
+    result = trim(paused_lecture.path, tmp_path / "trimmed.mp4", config)
+
+    assert len(result.kept) == len(paused_lecture.speech_spans)
+    for (start, end), (truth_start, truth_end) in zip(result.kept, paused_lecture.speech_spans, strict=True):
+        assert start % 2.0 == pytest.approx(0.0, abs=1e-6)
+        assert truth_start - 0.5 - 2.0 <= start <= truth_start - 0.5 + FRAME
+        assert end == pytest.approx(truth_end + 0.5, abs=0.3)
+    assert result.method == "copy"
+    assert_in_sync(result)
+    assert_frame_accurate(paused_lecture.path, result)
+
+
 def test_reencode_is_available_as_an_explicit_fallback(paused_lecture: Lecture, tmp_path: Path) -> None:
     config = small(mode="pauses", min_pause_s=2.0, margin_s=0.5, method="reencode")
 
