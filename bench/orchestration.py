@@ -2,11 +2,14 @@
 
     /tmp/venv/bin/python bench/orchestration.py            # the issue's 20 recordings
     /tmp/venv/bin/python bench/orchestration.py --quick    # 6 recordings, a smoke run
+    /tmp/venv/bin/python bench/orchestration.py --quick --sentences 20   # ~80 s lectures: stage work dominates
+    /tmp/venv/bin/python bench/orchestration.py --instance-config old/dagster.yaml   # compare a configuration
 
 Everything runs as deployed on one machine: `deploy/commands.sh pools`, `code-server` and `daemon`
 (the compose file's lines) on a fresh DAGSTER_HOME with the top-level dagster.yaml (queued coordinator,
 pools), LEAP on its embedded SQLite default, the default run launcher (one run worker process per
-recording). The reference is the stage work itself, measured in the same run from LEAP's
+recording). The clock starts once the daemon beats, so it measures recordings arriving at a running
+deployment. The reference is the stage work itself, measured in the same run from LEAP's
 `processing_stages` rows: orchestration overhead is what the runs and the queue add on top of it.
 """
 
@@ -15,10 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dagster import DagsterEventType, DagsterInstance, RunsFilter  # noqa: E402
+from dagster._daemon.controller import all_daemons_live  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from leap_core.api import Leap  # noqa: E402
@@ -37,7 +38,9 @@ from leap_core.bootstrap import init_embedded  # noqa: E402
 from leap_core.config import Settings  # noqa: E402
 from leap_core.db.models import ProcessingStage, Recording, RunRequest  # noqa: E402
 from leap_core.db.session import Database  # noqa: E402
+from leap_dagster.jobs import PIPELINE_ORDER  # noqa: E402
 from tests.fixtures.media import DEFAULT_SENTENCES, LectureSpec, make_lecture  # noqa: E402
+from tests.support.services import Service, prepare_dagster_home, service_environment  # noqa: E402
 
 DONE = {"UPLOADED", "FAILED", "SKIPPED"}
 PARALLEL_RUNS = 2  # two cores: what the stage work could at best overlap to
@@ -54,49 +57,17 @@ class Measured:
     launch_s: list[float]
     slot_busy_s: float
     request_to_run_s: list[float]
+    arrival_s: float
+    transcribe_s: float
+    check_steps_s: float
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEAP_", "DAGSTER_"))}
-    env.update({
-        "DAGSTER_HOME": str(home / "dagster"), "LEAP_HOME": str(home / "leap"),
-        "LEAP_CODE_SERVER_HOST": "127.0.0.1", "LEAP_CODE_SERVER_BIND": "127.0.0.1",
-        "LEAP_CODE_SERVER_PORT": str(free_port()), "LEAP_WORKSPACE": str(ROOT / "deploy" / "workspace.yaml"),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    })
-    return env
-
-
-@dataclass
-class Service:
-    """A deploy/commands.sh service in its own process group, so stopping it stops its children."""
-
-    name: str
-    log: Path
-    process: subprocess.Popen[bytes]
-
-    @classmethod
-    def start(cls, name: str, env: dict[str, str], folder: Path) -> Service:
-        log = folder / f"{name}.log"
-        process = subprocess.Popen(["sh", str(ROOT / "deploy" / "commands.sh"), name], cwd=ROOT, env=env,
-                                   stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-        return cls(name, log, process)
-
-    def check(self) -> None:
-        if self.process.poll() is not None:
-            tail = self.log.read_text(errors="replace")[-2000:]
-            raise SystemExit(f"{self.name} exited with {self.process.returncode}:\n{tail}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+def wait_until_live(instance: DagsterInstance, services: list[Service]) -> None:
+    """Until the daemon beats: the clock measures recordings arriving at a running deployment, not its start."""
+    while not all_daemons_live(instance):
+        for service in services:
+            service.check()
+        time.sleep(0.5)
 
 
 def wait_until_done(leap: Leap, count: int, timeout_s: float, services: list[Service]) -> None:
@@ -122,15 +93,32 @@ def dequeued_at(instance: DagsterInstance, run_id: str) -> float | None:
     return None
 
 
-def measure(leap: Leap, instance: DagsterInstance, wall_s: float) -> Measured:
+def check_steps_s(instance: DagsterInstance, run_id: str) -> float:
+    """Time the run spent in its asset-check steps (each re-reads a stored output): overhead, not stage work."""
+    started: dict[str, float] = {}
+    spent = 0.0
+    kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        step = entry.step_key or ""
+        if entry.dagster_event_type is DagsterEventType.STEP_START:
+            started[step] = entry.timestamp
+        elif step in started and step not in PIPELINE_ORDER:
+            spent += entry.timestamp - started[step]
+    return spent
+
+
+def measure(leap: Leap, instance: DagsterInstance, wall_s: float, dropped_at: float) -> Measured:
     with leap.db.session() as session:
         statuses = [r.value for r in session.scalars(select(Recording.status))]
         rows = session.scalars(select(ProcessingStage).where(ProcessingStage.status == "completed")).all()
         requests = {str(r.id): r.created_at.timestamp() for r in session.scalars(select(RunRequest))}
     by_run: dict[str, float] = defaultdict(float)
+    by_stage: dict[str, float] = defaultdict(float)
     for row in rows:
         assert row.completed_at is not None
-        by_run[row.run_id or ""] += (row.completed_at - row.started_at).total_seconds()
+        elapsed = (row.completed_at - row.started_at).total_seconds()
+        by_run[row.run_id or ""] += elapsed
+        by_stage[row.stage] += elapsed
     records = [r for r in instance.get_run_records(RunsFilter(job_name="recording_pipeline"))
                if r.start_time and r.end_time]
     dequeued = {r.dagster_run.run_id: dequeued_at(instance, r.dagster_run.run_id) or r.start_time for r in records}
@@ -145,6 +133,9 @@ def measure(leap: Leap, instance: DagsterInstance, wall_s: float) -> Measured:
         slot_busy_s=sum(r.end_time - dequeued[r.dagster_run.run_id] for r in records),  # type: ignore[operator,misc]
         request_to_run_s=[r.create_timestamp.timestamp() - requests[r.dagster_run.tags["leap/request"]]
                           for r in records if r.dagster_run.tags.get("leap/request") in requests],
+        transcribe_s=by_stage["transcribe"],
+        arrival_s=min(requests.values(), default=dropped_at) - dropped_at,
+        check_steps_s=sum(check_steps_s(instance, r.dagster_run.run_id) for r in records),
     )
 
 
@@ -152,6 +143,7 @@ def report(count: int, m: Measured) -> None:
     runs = len(m.run_time_s)
     in_run = sum(m.run_time_s) - sum(m.stage_per_run_s)
     ideal = m.stage_work_s / PARALLEL_RUNS
+    pooled = max(ideal, m.transcribe_s)  # the transcription pool runs one Whisper (on both cores) at a time
     fixed = (in_run + sum(m.launch_s)) / max(runs, 1)
     rows = [
         ("recordings", f"{count} ({', '.join(f'{k} {v}' for k, v in m.statuses.items())})"),
@@ -160,7 +152,12 @@ def report(count: int, m: Measured) -> None:
         ("stage work (sum of processing_stages elapsed)", f"{m.stage_work_s:.1f} s"),
         (f"ideal wall at {PARALLEL_RUNS} runs in parallel", f"{ideal:.1f} s"),
         ("end-to-end overhead (wall vs ideal)", f"{100 * (m.wall_s - ideal) / ideal:.0f} %"),
+        ("  arrival: drop to first run request (sync scans)", f"{m.arrival_s:.1f} s"),
+        ("  end-to-end overhead after arrival", f"{100 * (m.wall_s - m.arrival_s - ideal) / ideal:.0f} %"),
+        ("  ideal with one transcription at a time (pool)", f"{pooled:.1f} s"),
+        ("  end-to-end overhead after arrival vs that", f"{100 * (m.wall_s - m.arrival_s - pooled) / pooled:.0f} %"),
         ("in-run overhead (run time minus its stages)", f"{in_run:.1f} s = {100 * in_run / m.stage_work_s:.0f} %"),
+        ("  of which asset-check steps", f"{m.check_steps_s:.1f} s"),
         ("launch: dequeued to RUN_START, median", f"{statistics.median(m.launch_s):.2f} s"),
         ("per-recording fixed overhead (launch + in-run)", f"{fixed:.2f} s"),
         ("run slots busy (dequeue to end) / wall x slots", f"{100 * m.slot_busy_s / (m.wall_s * PARALLEL_RUNS):.0f} %"),
@@ -178,31 +175,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="6 recordings")
+    parser.add_argument("--sentences", type=int, default=2,
+                        help="spoken sentences per lecture (~3 s each; 25 make a production-like ~1.5 min lecture)")
+    parser.add_argument("--instance-config", type=Path, default=ROOT / "dagster.yaml",
+                        help="the dagster.yaml to run with, e.g. an older one to compare against")
     parser.add_argument("--timeout", type=float, default=280.0)
     args = parser.parse_args()
     count = 6 if args.quick else args.count
-    lecture = make_lecture(LectureSpec(sentences=DEFAULT_SENTENCES[:2], head_silence=1.5, tail_silence=1.5))
+    spoken = tuple(DEFAULT_SENTENCES[i % len(DEFAULT_SENTENCES)] for i in range(args.sentences))
+    lecture = make_lecture(LectureSpec(sentences=spoken, head_silence=1.5, tail_silence=1.5))
+    print(f"lecture: {lecture.duration:.0f} s, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory(prefix="leap-bench-") as tmp:
         home = Path(tmp)
-        env = environment(home)
-        (home / "dagster").mkdir()
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster" / "dagster.yaml")
+        prepare_dagster_home(home / "dagster", args.instance_config)
+        env = service_environment(home / "dagster", {"LEAP_HOME": str(home / "leap")})
         settings = Settings(home=home / "leap")
         leap = Leap(settings, Database(settings.resolved_database_url))
         inbox = Path(init_embedded(leap)["inbox"])
         services = [Service.start("code-server", env, home), Service.start("daemon", env, home)]
-        try:
-            started = time.monotonic()
-            for i in range(count):
-                shutil.copy(lecture.path, inbox / f"lecture-{i:02d}.mp4")
-            wait_until_done(leap, count, args.timeout, services)
-            wall = time.monotonic() - started
-        finally:
-            for running in services:
-                running.stop()
-        os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-        with DagsterInstance.get() as instance:
-            report(count, measure(leap, instance, wall))
+        with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            try:
+                wait_until_live(instance, services)
+                dropped_at, started = time.time(), time.monotonic()
+                for i in range(count):
+                    shutil.copy(lecture.path, inbox / f"lecture-{i:02d}.mp4")
+                wait_until_done(leap, count, args.timeout, services)
+                wall = time.monotonic() - started
+            finally:
+                for running in services:
+                    running.stop()
+            report(count, measure(leap, instance, wall, dropped_at))
 
 
 if __name__ == "__main__":
