@@ -8,6 +8,7 @@ the others' results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import LeapError
 from leap_core.pipeline.runner import StageInput, load, snapshot
+from leap_core.publishing.base import Publisher
 from leap_core.publishing.platforms import (
     PUBLISHING_PLATFORMS,
     PlatformConfig,
@@ -66,38 +68,47 @@ def _record(db: Database, actor: Actor, action: str, stage_input: StageInput, vi
     return outcome
 
 
-def republish(db: Database, settings: Settings, actor: Actor, recording_id: str) -> list[dict[str, Any]]:
-    """Push the current title, description, tags, chapters and captions to every published video."""
+Action = Callable[[Database, Settings, StageInput, PublishedVideo], None]
+
+
+def _for_each_video(db: Database, settings: Settings, actor: Actor, recording_id: str, audit_action: str,
+                    act: Action) -> list[dict[str, Any]]:
+    """Run `act` on every published video of the recording; one platform's refusal never stops the others."""
     stage_input, videos = published_videos(db, settings, recording_id)
     outcomes = []
     for video in videos:
         error = None
         try:
-            preset = preset_for(stage_input.template, video.platform)
-            account = load_account(db, settings, stage_input.user_id, video.platform, preset)
-            publisher = publisher_for(video.platform, account, preset, PlatformConfig.from_settings(settings))
-            topics = read_topics(stage_input)
-            request = publish_request(stage_input, video.platform, preset, topics,
-                                      render_context(db, stage_input, topics))
-            publisher.update_metadata(video.video_id, request)
+            act(db, settings, stage_input, video)
         except LeapError as exc:
             error = str(exc)
-        outcomes.append(_record(db, actor, "target.republish", stage_input, video, error))
+        outcomes.append(_record(db, actor, audit_action, stage_input, video, error))
     return outcomes
+
+
+def _publisher(db: Database, settings: Settings, stage_input: StageInput, video: PublishedVideo) -> tuple[
+        Publisher, dict[str, Any]]:
+    preset = preset_for(stage_input.template, video.platform)
+    account = load_account(db, settings, stage_input.user_id, video.platform, preset)
+    return publisher_for(video.platform, account, preset, PlatformConfig.from_settings(settings)), preset
+
+
+def _update(db: Database, settings: Settings, stage_input: StageInput, video: PublishedVideo) -> None:
+    publisher, preset = _publisher(db, settings, stage_input, video)
+    topics = read_topics(stage_input)
+    request = publish_request(stage_input, video.platform, preset, topics, render_context(db, stage_input, topics))
+    publisher.update_metadata(video.video_id, request)
+
+
+def _take_down(db: Database, settings: Settings, stage_input: StageInput, video: PublishedVideo) -> None:
+    _publisher(db, settings, stage_input, video)[0].delete(video.video_id)
+
+
+def republish(db: Database, settings: Settings, actor: Actor, recording_id: str) -> list[dict[str, Any]]:
+    """Push the current title, description, tags, chapters and captions to every published video."""
+    return _for_each_video(db, settings, actor, recording_id, "target.republish", _update)
 
 
 def unpublish(db: Database, settings: Settings, actor: Actor, recording_id: str) -> list[dict[str, Any]]:
     """Delete every published video of the recording on its platform."""
-    stage_input, videos = published_videos(db, settings, recording_id)
-    outcomes = []
-    for video in videos:
-        error = None
-        try:
-            preset = preset_for(stage_input.template, video.platform)
-            account = load_account(db, settings, stage_input.user_id, video.platform, preset)
-            publisher_for(video.platform, account, preset, PlatformConfig.from_settings(settings)).delete(
-                video.video_id)
-        except LeapError as exc:
-            error = str(exc)
-        outcomes.append(_record(db, actor, "target.unpublish", stage_input, video, error))
-    return outcomes
+    return _for_each_video(db, settings, actor, recording_id, "target.unpublish", _take_down)

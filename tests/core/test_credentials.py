@@ -23,7 +23,7 @@ from tests.conftest import TEST_ACTOR
 
 OLD_KEY = SecretBox.generate_key()
 NEW_KEY = SecretBox.generate_key()
-ACCESS_TOKEN = "ya29.short-lived-access-token-value"
+ACCESS_TOKEN = "fake.short-lived-access-token-value"
 REFRESH_TOKEN = "1//refresh-token-that-must-stay-secret-9f3a"
 CLIENT_SECRET = "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-secret"
 SECRETS = (ACCESS_TOKEN, REFRESH_TOKEN, CLIENT_SECRET)

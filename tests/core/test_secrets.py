@@ -9,7 +9,7 @@ import pytest
 from leap_core.errors import LeapError
 from leap_core.secrets import SecretBox, SecretKeyError, SecretRedactingFilter, redact
 
-CREDENTIALS = {"token": "ya29.a0-access-token-value", "refresh_token": "1//refresh-token-value"}
+CREDENTIALS = {"token": "fake.a0-access-token-value", "refresh_token": "1//refresh-token-value"}
 
 
 def test_encrypted_credentials_decrypt_to_the_same_mapping() -> None:
@@ -59,7 +59,7 @@ def test_an_invalid_key_is_reported_by_position_without_echoing_it() -> None:
 
 
 def test_redaction_shows_only_the_last_four_characters_of_a_long_secret() -> None:
-    assert redact("ya29.a0-access-token-value") == "…alue"
+    assert redact("fake.a0-access-token-value") == "…alue"
 
 
 def test_redaction_shows_nothing_of_a_short_secret() -> None:

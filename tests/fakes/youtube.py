@@ -169,7 +169,7 @@ class FakeYouTube:
     def credentials(self) -> dict[str, str]:
         """Stored credentials as LEAP keeps them; the access token is stale so the first call refreshes."""
         return {
-            "token": "ya29.stale-access-token-value",
+            "token": "fake.stale-access-token-value",
             "refresh_token": self.refresh_token,
             "client_id": "fake-client-id.apps.googleusercontent.com",
             "client_secret": "GOCSPX-fake-client-secret-value",

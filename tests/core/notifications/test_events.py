@@ -91,7 +91,7 @@ def test_upload_failures_say_why_and_what_to_do() -> None:
 
 
 def test_no_secret_reaches_a_stored_notification(alice: UserAPI) -> None:
-    token = "ya29.A0ARrdaM-very-secret-token-value"
+    token = "fake.A0ARrdaM-very-secret-token-value"
     message = (f"POST https://api.example/upload?access_token={token}&part=x failed; "
                f"Authorization: Bearer {token}; password={WEBHOOK_SECRET}")
     event = upload_failed("rec1", "L", "youtube", message, 1)

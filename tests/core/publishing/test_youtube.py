@@ -256,7 +256,7 @@ def test_a_revoked_grant_asks_to_reconnect_the_account_without_retrying(
 
 def test_incomplete_stored_credentials_ask_to_reconnect(youtube: FakeYouTube) -> None:
     with pytest.raises(ReconnectRequired):
-        YouTubePublisher({"token": "ya29.only-an-access-token"}, root_url=youtube.url)
+        YouTubePublisher({"token": "fake.only-an-access-token"}, root_url=youtube.url)
 
 
 def test_no_credential_reaches_the_logs_or_the_error_messages(
