@@ -146,6 +146,11 @@ def retry_failed_uploads(session: Session, actor: Actor, user_id: str, dry_run: 
     return report
 
 
+def ensure_deletable(session: Session, recording: Recording) -> None:
+    if recording.status in IN_FLIGHT or busy_recordings(session, [recording.id]):
+        raise InvalidTransitionError(f"recording {recording.id} has a run queued or in flight; delete refused")
+
+
 def delete(
     session: Session, actor: Actor, recording: Recording, files: RecordingFiles, dry_run: bool = False
 ) -> OperationReport:
@@ -154,8 +159,7 @@ def delete(
     The caller removes `files` once this transaction has committed, so a failed commit loses nothing.
     """
     report = OperationReport("recording.delete", dry_run)
-    if recording.status in IN_FLIGHT or busy_recordings(session, [recording.id]):
-        raise InvalidTransitionError(f"recording {recording.id} has a run queued or in flight; delete refused")
+    ensure_deletable(session, recording)
     report.done = [recording.id]
     if dry_run:
         return report

@@ -158,12 +158,11 @@ class UserAPI:
 
         Published videos stay on their platforms unless `unpublish`; each platform's result is reported.
         """
-        with self.leap.db.session() as session:
-            (row,) = recordings.load_owned(session, self.user_id, [recording_id])
-            operations.delete(session, self.actor, row, recording_files(  # refusals come before any platform call
-                self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension), dry_run=True)
-        unpublished = (maintenance.unpublish(self.leap.db, self.leap.settings, self.actor, recording_id)
-                       if unpublish and not dry_run else [])
+        unpublished: list[dict[str, Any]] = []
+        if unpublish and not dry_run:
+            with self.leap.db.session() as session:  # refuse before any platform call
+                operations.ensure_deletable(session, *recordings.load_owned(session, self.user_id, [recording_id]))
+            unpublished = maintenance.unpublish(self.leap.db, self.leap.settings, self.actor, recording_id)
         with self.leap.db.session() as session:
             (row,) = recordings.load_owned(session, self.user_id, [recording_id])
             files = recording_files(self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension)

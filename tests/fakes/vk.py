@@ -14,11 +14,10 @@ import itertools
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.youtube import LoopbackServer, Reply, read_body, stream_body
+from tests.fakes.youtube import LoopbackServer, Reply, ServedFake, read_body, stream_body
 
 KEPT_BODY_LIMIT = 16 * 1024 * 1024
 OWNER_ID = 424242
@@ -34,7 +33,7 @@ class _Failure:
     extra: dict[str, Any]
 
 
-class FakeVK:
+class FakeVK(ServedFake):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(456239001)
@@ -70,15 +69,6 @@ class FakeVK:
 
     def calls_to(self, method: str) -> list[dict[str, str]]:
         return [params for name, params in self.calls if name == method]
-
-    def __enter__(self) -> FakeVK:
-        self._server.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.stop()
 
     def _dispatch(self, handler: BaseHTTPRequestHandler) -> Reply:
         parts = urlsplit(handler.path)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 READ_BLOCK = 1 << 16
@@ -127,6 +127,22 @@ def error_reply(status: int, reason: str, message: str | None = None) -> Reply:
 
 
 @dataclass
+class ServedFake:
+    """A fake platform served by a `LoopbackServer` for as long as it is used as a context manager."""
+
+    _server: LoopbackServer
+
+    def __enter__(self) -> Self:
+        self._server.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._server.stop()
+
+
+@dataclass
 class UploadSession:
     metadata: dict[str, Any]
     size: int
@@ -142,7 +158,7 @@ class _Failure:
     times: int
 
 
-class FakeYouTube:
+class FakeYouTube(ServedFake):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -193,15 +209,6 @@ class FakeYouTube:
         """Requests to `path`, leaving out the ones refused for a stale access token (the client then
         refreshes and repeats them)."""
         return [r for r in self.requests if r.method == method and r.path == path and r.status != 401]
-
-    def __enter__(self) -> FakeYouTube:
-        self._server.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.stop()
 
     # --- request handling -------------------------------------------------------------------------
 
