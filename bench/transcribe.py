@@ -5,8 +5,9 @@ spoken by one espeak-ng call (much faster than real time, so a 60-minute lecture
 transcribes it twice, each in a fresh process on the same machine:
 
 - LEAP: `LocalWhisperTranscriber` (bundled tiny.en, int8, VAD, chunked and resumable);
-- reference: plain faster-whisper `WhisperModel.transcribe` on the whole file with the same model and
-  options, i.e. what LEAP's chunking, persistence and filtering cost or save.
+- reference: plain faster-whisper (`BatchedInferencePipeline.transcribe`) on the whole file with the same
+  model and options, i.e. what LEAP's chunking, persistence and filtering cost or save;
+- sequential: plain `WhisperModel.transcribe` with greedy decoding, LEAP's previous default, for scale.
 
 Reported: real-time factor (audio seconds per wall second; the issue's goal is >= 40x on 2 cores),
 WER after case/punctuation/number normalisation (goal <= 6%), and each process's peak RSS.
@@ -24,7 +25,10 @@ import sys
 import tempfile
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
+
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,37 +102,48 @@ def make_lecture(minutes: float) -> tuple[Path, str, float]:
     return out, text, _seconds(out)
 
 
-def _leap(audio: str, threads: int, beam_size: int) -> str:
+def _leap(audio: str, threads: int) -> str:
     work = Path(tempfile.mkdtemp())
     try:
-        return LocalWhisperTranscriber(threads=threads, beam_size=beam_size).transcribe(Path(audio), work_dir=work).text
+        return LocalWhisperTranscriber(threads=threads).transcribe(Path(audio), work_dir=work).text
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _reference(audio: str, threads: int, beam_size: int) -> str:
-    from faster_whisper import WhisperModel
-
+def _plain_model(threads: int) -> WhisperModel:
     from leap_core.speech.local_whisper import bundled_model_path
 
-    model = WhisperModel(str(bundled_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
-    segments, _ = model.transcribe(audio, beam_size=beam_size, vad_filter=True, word_timestamps=True)
+    return WhisperModel(str(bundled_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+def _reference(audio: str, threads: int) -> str:
+    leap = LocalWhisperTranscriber()
+    segments, _ = BatchedInferencePipeline(_plain_model(threads)).transcribe(
+        audio, beam_size=leap.beam_size, batch_size=leap.batch_size, word_timestamps=True)
     return " ".join(s.text.strip() for s in segments)
 
 
-def _worker(name: str, audio: str, threads: int, beam_size: int, results: multiprocessing.Queue) -> None:
+def _sequential(audio: str, threads: int) -> str:
+    segments, _ = _plain_model(threads).transcribe(audio, beam_size=1, vad_filter=True, word_timestamps=True)
+    return " ".join(s.text.strip() for s in segments)
+
+
+RUNS: dict[str, Callable[[str, int], str]] = {"leap": _leap, "reference": _reference, "sequential": _sequential}
+
+
+def _worker(name: str, audio: str, threads: int, results: multiprocessing.Queue) -> None:
     started = time.perf_counter()
-    text = {"leap": _leap, "reference": _reference}[name](audio, threads, beam_size)
+    text = RUNS[name](audio, threads)
     elapsed = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results.put((text, elapsed, peak_mib))
 
 
-def measure(name: str, audio: Path, threads: int, beam_size: int) -> tuple[str, float, float]:
+def measure(name: str, audio: Path, threads: int) -> tuple[str, float, float]:
     """In a fresh process, so model loading is counted and peak memory belongs to this run alone."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    process = context.Process(target=_worker, args=(name, str(audio), threads, beam_size, results))
+    process = context.Process(target=_worker, args=(name, str(audio), threads, results))
     process.start()
     outcome = results.get()
     process.join()
@@ -140,21 +155,18 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60])
     parser.add_argument("--quick", action="store_true", help="one 2-minute lecture")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for Whisper (0: all cores)")
-    parser.add_argument("--beam-size", type=int, default=None, help="default: LEAP's own default")
-    parser.add_argument("--no-reference", action="store_true", help="skip plain faster-whisper")
+    parser.add_argument("--runs", nargs="+", choices=sorted(RUNS), default=list(RUNS))
     args = parser.parse_args()
     sizes = [2.0] if args.quick else args.minutes
-    beam = args.beam_size or LocalWhisperTranscriber().beam_size
-    header = f"{'lecture':>8} {'run':>9} {'audio s':>8} {'wall s':>7} {'RTF':>6} {'WER':>6} {'peak MiB':>9}"
+    header = f"{'lecture':>8} {'run':>10} {'audio s':>8} {'wall s':>7} {'RTF':>6} {'WER':>6} {'peak MiB':>9}"
     print(header)
     print("-" * len(header))
     for minutes in sizes:
         audio, reference, duration = make_lecture(minutes)
-        runs = ["leap"] if args.no_reference else ["leap", "reference"]
-        for name in runs:
-            text, elapsed, peak = measure(name, audio, args.threads, beam)
+        for name in args.runs:
+            text, elapsed, peak = measure(name, audio, args.threads)
             wer = word_error_rate(reference, text)
-            print(f"{minutes:>6g} m {name:>9} {duration:>8.0f} {elapsed:>7.1f} {duration / elapsed:>5.1f}x "
+            print(f"{minutes:>6g} m {name:>10} {duration:>8.0f} {elapsed:>7.1f} {duration / elapsed:>5.1f}x "
                   f"{wer:>6.1%} {peak:>9.0f}", flush=True)
 
 

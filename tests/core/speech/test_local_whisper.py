@@ -16,7 +16,7 @@ from tests.fixtures.media import Lecture, LectureSpec, make_lecture
 
 WER_BOUND = 0.15
 """tiny.en scores ~5.6% WER on LibriSpeech test-clean; espeak-ng's formant voice is further from its
-training data, and this lecture measured ~5.5% with greedy decoding. 15% leaves room for thread-order
+training data, and this lecture measured ~5.5% with LEAP's batched beam-3 decoding. 15% leaves room for thread-order
 nondeterminism but fails if a sentence is lost (one sentence is ~17% of these 59 words)."""
 
 
