@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Float, Select, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,9 @@ from leap_core.quotas import QUOTA_NAMES, EffectiveQuotas, resolve
 from leap_core.stages import TRANSCRIBE
 from leap_core.states import RecordingStatus
 from leap_core.usage import GB
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: keeps Dagster run-worker start-up fast
+    import pandas as pd
 
 COUNTED_OUTCOMES = (RecordingStatus.UPLOADED, RecordingStatus.FAILED, RecordingStatus.SKIPPED)
 
@@ -62,6 +64,7 @@ class UserStats:
 
 def frame(session: Session, stmt: Select[*tuple[Any, ...]]) -> pd.DataFrame:
     """The one query behind a DataFrame; columns survive an empty result."""
+    import pandas as pd
     result = session.execute(stmt)
     return pd.DataFrame.from_records(list(result.all()), columns=list(result.keys()))
 
@@ -179,6 +182,8 @@ def quota_usage(
         stmt = stmt.where(QuotaUsage.period >= first_period)
     if last_period is not None:
         stmt = stmt.where(QuotaUsage.period <= last_period)
+    import pandas as pd
+
     rows = session.execute(stmt).all()
     records = [_usage_record(row, resolve(row.SubscriptionPlan, row.UserSubscription, defaults)) for row in rows]
     columns = ["user", "period", "recordings_count", "storage_bytes", "transcription_seconds", "plan",
@@ -205,6 +210,8 @@ def stage_times(session: Session, period: DateRange = ALL_TIME, user_id: str | N
     )
     if user_id is not None:
         stmt = stmt.join(Recording, Recording.id == ProcessingStage.recording_id).where(Recording.user_id == user_id)
+    import pandas as pd
+
     raw = frame(session, stmt)
     columns = ["stage", "runs", "mean_s", "p95_s"]
     if raw.empty:

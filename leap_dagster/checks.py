@@ -14,7 +14,6 @@ from dagster import (
 )
 
 from leap_core.errors import LeapError
-from leap_core.media.verify import check_trimmed
 from leap_core.speech.chapters import validate_chapters
 from leap_core.speech.checks import subtitle_problems
 from leap_core.speech.topic_models import Topics
@@ -46,6 +45,8 @@ def trimmed_video_matches_its_cut_list(context: AssetCheckExecutionContext) -> A
         return AssetCheckResult(passed=False, metadata={"error": "no trimmed file was recorded for this partition"})
     path = Path(str(metadata["output_path"]))
     kept = [(float(start), float(end)) for start, end in metadata.get("kept") or []]
+    from leap_core.media.verify import check_trimmed  # deferred with PyAV: keeps run-worker start-up fast
+
     try:
         result = check_trimmed(path, kept)
     except LeapError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +22,8 @@ from leap_core.naming import slugify
 from leap_core.quotas import QUOTA_NAMES
 
 if TYPE_CHECKING:
+    import pandas as pd  # annotations only: keeps Dagster run-worker start-up fast
+
     from leap_core.api.leap import Leap
 
 Limit = float | int | None

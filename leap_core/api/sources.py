@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from leap_core import audit, credentials, views
 from leap_core.db.models import AutomationJob, Source, Template
 from leap_core.errors import NotFoundError, ValidationError
+from leap_core.sources.base import DEFAULT_PREFERRED_TYPES
 from leap_core.sources.sync import sync_sources
-from leap_core.sources.zoom import DEFAULT_PREFERRED_TYPES
 
 if TYPE_CHECKING:
     from leap_core.api.users import UserAPI

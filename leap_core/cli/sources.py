@@ -8,7 +8,7 @@ import typer
 
 from leap_core.cli import context
 from leap_core.cli.output import JsonOption, emit
-from leap_core.sources.zoom import DEFAULT_PREFERRED_TYPES
+from leap_core.sources.base import DEFAULT_PREFERRED_TYPES
 
 app = typer.Typer(help="Where recordings come from.", no_args_is_help=True)
 COLUMNS = ["id", "name", "kind", "where", "enabled", "last_synced_at", "last_error"]

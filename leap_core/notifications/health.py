@@ -26,8 +26,6 @@ from leap_core.errors import LeapError
 from leap_core.notifications.events import credential_unhealthy, notify
 from leap_core.publishing.base import ReconnectRequired
 from leap_core.publishing.platforms import PlatformConfig
-from leap_core.publishing.vk import VkPublisher
-from leap_core.publishing.youtube import YouTubePublisher
 from leap_core.secrets import SecretBox
 
 CHECKED_PLATFORMS = ("youtube", "vk")
@@ -48,9 +46,14 @@ class HealthResult:
 
 def _probe(platform: str, secret: Mapping[str, str], config: PlatformConfig) -> None:
     """One live call that the platform refuses when the stored credential cannot publish."""
+    # Client modules imported on use: their libraries are heavy (fast Dagster run-worker start-up).
     if platform == "youtube":
+        from leap_core.publishing.youtube import YouTubePublisher
+
         YouTubePublisher(secret, root_url=config.youtube_root_url, token_uri=config.google_token_uri).check_health()
     else:
+        from leap_core.publishing.vk import VkPublisher
+
         VkPublisher(secret.get("token", ""), api_url=config.vk_api_url).check_health()
 
 

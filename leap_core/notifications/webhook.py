@@ -12,8 +12,6 @@ import hashlib
 import hmac
 import json
 
-import httpx
-
 from leap_core.config import Settings
 from leap_core.notifications.delivery import DeliveryError, Letter
 
@@ -37,6 +35,8 @@ def verify(secret: str, raw_body: bytes, signature: str) -> bool:
 
 
 def post_webhook(settings: Settings, url: str, secret: str, letter: Letter) -> None:
+    import httpx  # deferred: keeps each Dagster run worker's start-up fast
+
     raw = body(letter)
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, raw),
                "X-Leap-Event": letter.type, "X-Leap-Delivery": letter.id, "User-Agent": "LEAP-Webhooks/1"}

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Literal
 
 from leap_core.errors import StageError
-from leap_core.media.probe import probe
-from leap_core.media.trim import TrimConfig, trim
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
 from leap_core.sources.base import SourceClient, SourceFile
 from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
@@ -25,12 +23,17 @@ def download(stage_input: StageInput, client: SourceClient) -> StageOutput:
         recorded_at=stage_input.recorded_at, extension=files.extension, extra=stage_input.source_extra,
     )
     written = client.download(file, files.source)
+    from leap_core.media.probe import probe  # deferred with PyAV: keeps Dagster run-worker start-up fast
+
     info = probe(files.source)
     return StageOutput({**file_metadata(files.source), "bytes": written, "media": info.to_dict()},
                        duration_s=info.duration_s)
 
 
 def trim_silence(stage_input: StageInput) -> StageOutput:
+    # Deferred: the media stack (PyAV, NumPy, the VAD model) would slow every Dagster run worker's start-up.
+    from leap_core.media.trim import TrimConfig, trim
+
     files = stage_input.files
     config = TrimConfig.model_validate(stage_input.template.get("trim") or {})
     result = trim(files.source, files.trimmed, config)

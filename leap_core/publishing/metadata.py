@@ -16,6 +16,9 @@ YOUTUBE_TITLE_LIMIT = 100
 VK_NAME_LIMIT = 128
 DESCRIPTION_LIMIT = 5000
 YOUTUBE_TAGS_LIMIT = 500
+# YouTube's upload chunking lives here, not in `youtube`, so configuring it needs no Google client libraries.
+CHUNK_UNIT = 256 * 1024
+DEFAULT_CHUNK_SIZE = 32 * CHUNK_UNIT
 ELLIPSIS = "…"
 # A word boundary further back than this share of the limit wastes too much text; cut mid-word instead.
 _MIN_KEPT_SHARE = 0.5

@@ -38,9 +38,8 @@ from leap_core.publishing.base import (
     PublishResult,
     ReconnectRequired,
 )
+from leap_core.publishing.metadata import DEFAULT_CHUNK_SIZE
 from leap_core.publishing.targets import Published
-from leap_core.publishing.vk import VkPublisher
-from leap_core.publishing.youtube import DEFAULT_CHUNK_SIZE, YouTubePublisher
 from leap_core.secrets import SecretBox
 from leap_core.speech.topic_models import Topics
 from leap_core.speech.transcript import Transcript
@@ -99,13 +98,18 @@ def load_account(db: Database, settings: Settings, user_id: str, platform: str, 
 
 
 def publisher_for(platform: str, account: Account, preset: Mapping[str, Any], config: PlatformConfig) -> Publisher:
+    # Clients imported in their branch: the Google and VK libraries are heavy (keeps run-worker start-up fast).
     if platform == "youtube":
+        from leap_core.publishing.youtube import YouTubePublisher
+
         return YouTubePublisher(
             account.secret, root_url=config.youtube_root_url, token_uri=config.google_token_uri,
             chunk_size=config.youtube_chunk_size, quota_costs=config.youtube_quota_costs,
             max_retries=config.max_retries, backoff_s=config.backoff_s,
         )
     if platform == "vk":
+        from leap_core.publishing.vk import VkPublisher
+
         return VkPublisher(
             account.secret.get("token", ""), api_url=config.vk_api_url,
             group_id=_optional_int(preset, "group_id", platform), album_id=_optional_int(preset, "album_id", platform),

@@ -40,6 +40,8 @@ from leap_core.publishing.base import (
     backoff_delay,
 )
 from leap_core.publishing.metadata import (
+    CHUNK_UNIT,
+    DEFAULT_CHUNK_SIZE,
     YOUTUBE_TITLE_LIMIT,
     description_with_chapters,
     scheduled_publish_at,
@@ -57,8 +59,6 @@ SCOPES = (
     # captions.insert/update need the broader scope.
     "https://www.googleapis.com/auth/youtube.force-ssl",
 )
-CHUNK_UNIT = 256 * 1024
-DEFAULT_CHUNK_SIZE = 32 * CHUNK_UNIT
 EDUCATION_CATEGORY_ID = "27"
 # YouTube Data API v3 costs as documented; they change, hence the constructor override.
 DEFAULT_QUOTA_COSTS: Mapping[str, int] = {

@@ -1,4 +1,8 @@
-"""What every source (local folder, Zoom, Yandex Disk) offers the sync: a listing and a download."""
+"""What every source (local folder, Zoom, Yandex Disk) offers the sync: a listing, a download, typed failures.
+
+The failures and Zoom's default file types live here rather than in `http`/`zoom`, so the sync and the
+API can name them without loading an HTTP client (keeps each Dagster run worker's start-up fast).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,33 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from leap_core.errors import LeapError
+
 ProgressCallback = Callable[[int, int | None], None]
 """Called with (bytes done, total bytes or None) while a download streams."""
+
+DEFAULT_PREFERRED_TYPES: tuple[str, ...] = (
+    "shared_screen_with_speaker_view",
+    "shared_screen_with_speaker_view(CC)",
+    "speaker_view",
+    "active_speaker",
+    "shared_screen_with_gallery_view",
+    "shared_screen",
+    "gallery_view",
+)
+"""Zoom's recording file types, most preferred first (see `leap_core.sources.zoom`)."""
+
+
+class SourceError(LeapError):
+    """A source could not be listed or read; the sync reports it and carries on with the other sources."""
+
+
+class SourceAuthError(SourceError):
+    """The platform rejected the stored credential: the user must reconnect the source."""
+
+
+class SourceUnavailableError(SourceError):
+    """The platform could not be reached or kept failing; a later sync may succeed without any change."""
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from leap_core.errors import LeapError, StageError, ValidationError
-from leap_core.sources.base import ProgressCallback
+import leap_core.logs  # noqa: F401  (installs the URL-query redaction before httpx logs a request)
+from leap_core.errors import StageError, ValidationError
+from leap_core.sources.base import ProgressCallback, SourceAuthError, SourceError, SourceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -36,33 +37,6 @@ DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 CHUNK_SIZE = 1 << 20
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-_URL_QUERY = re.compile(r"(https?://[^\s'\"?#]+)\?[^\s'\"#]*")
-HTTP_LIBRARY_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
-
-
-class RedactUrlQueries(logging.Filter):
-    """Cuts the query off every URL in httpx/httpcore log lines.
-
-    httpx logs each request URL at INFO and httpcore each response header (Location included) at DEBUG;
-    signed download links (Yandex, Zoom's CDN) carry their credential in the query.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _URL_QUERY.sub(r"\1?[redacted]", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-def _redact_http_library_logs() -> None:
-    for name in HTTP_LIBRARY_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(existing, RedactUrlQueries) for existing in logger.filters):
-            logger.addFilter(RedactUrlQueries())
-
-
-_redact_http_library_logs()
 
 
 @functools.cache
@@ -74,18 +48,6 @@ def _ssl_context() -> ssl.SSLContext:
 def new_client(timeout: httpx.Timeout) -> httpx.Client:
     """A client for one listing or one download; redirects are followed (Zoom and Yandex both use them)."""
     return httpx.Client(timeout=timeout, follow_redirects=True, verify=_ssl_context())
-
-
-class SourceError(LeapError):
-    """A source could not be listed or read; the sync reports it and carries on with the other sources."""
-
-
-class SourceAuthError(SourceError):
-    """The platform rejected the stored credential: the user must reconnect the source."""
-
-
-class SourceUnavailableError(SourceError):
-    """The platform could not be reached or kept failing; a later sync may succeed without any change."""
 
 
 def endpoint(configured: str | None, default: str) -> str:

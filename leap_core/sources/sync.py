@@ -28,11 +28,8 @@ from leap_core.db.types import utcnow
 from leap_core.errors import LeapError, QuotaExceededError, ValidationError
 from leap_core.notifications.events import notify, source_credential_failed
 from leap_core.secrets import SecretBox
-from leap_core.sources.base import SourceClient, SourceFile
-from leap_core.sources.http import SourceAuthError
+from leap_core.sources.base import DEFAULT_PREFERRED_TYPES, SourceAuthError, SourceClient, SourceFile
 from leap_core.sources.local import LocalFolderSource
-from leap_core.sources.yandex import YandexDiskSource
-from leap_core.sources.zoom import DEFAULT_PREFERRED_TYPES, ZoomSource
 from leap_core.states import RecordingStatus
 
 log = logging.getLogger(__name__)
@@ -92,7 +89,10 @@ def client_for(
     config = source.config or {}
     if source.kind == "local":
         return LocalFolderSource(Path(config["path"]))
+    # The cloud clients are imported in their branches: httpx is heavy (fast Dagster run-worker start-up).
     if source.kind == "zoom":
+        from leap_core.sources.zoom import ZoomSource
+
         secret = _required(credentials, ZOOM_CREDENTIAL_KEYS, "Zoom")
         return ZoomSource(
             secret["account_id"], secret["client_id"], secret["client_secret"],
@@ -102,6 +102,8 @@ def client_for(
             lookback_days=int(config.get("lookback_days") or 30),
         )
     if source.kind == "yandex":
+        from leap_core.sources.yandex import YandexDiskSource
+
         secret = _required(credentials, YANDEX_CREDENTIAL_KEYS, "Yandex Disk")
         return YandexDiskSource(secret["token"], str(config["folder"]), api_url=settings.yandex_disk_api_url)
     raise ValidationError(f"source kind {source.kind!r} is not supported")

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from leap_core.sources.base import ProgressCallback, SourceFile
+from leap_core.sources.base import DEFAULT_PREFERRED_TYPES, ProgressCallback, SourceFile
 from leap_core.sources.http import (
     API_TIMEOUT,
     DOWNLOAD_TIMEOUT,
@@ -46,15 +46,6 @@ log = logging.getLogger(__name__)
 SERVICE = "Zoom"
 DEFAULT_API_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_URL = "https://zoom.us"
-DEFAULT_PREFERRED_TYPES: tuple[str, ...] = (
-    "shared_screen_with_speaker_view",
-    "shared_screen_with_speaker_view(CC)",
-    "speaker_view",
-    "active_speaker",
-    "shared_screen_with_gallery_view",
-    "shared_screen",
-    "gallery_view",
-)
 AUDIO_FALLBACK_FILE_TYPE = "M4A"
 PAGE_SIZE = 300
 TOKEN_SAFETY_MARGIN = timedelta(minutes=5)

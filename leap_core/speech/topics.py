@@ -7,14 +7,12 @@ from typing import Literal, Protocol
 from leap_core.errors import ValidationError
 from leap_core.speech.chapters import validate_chapters
 from leap_core.speech.local_topics import LocalTopicExtractor
-from leap_core.speech.openai_topics import OpenAITopicExtractor
 from leap_core.speech.topic_models import Chapter, Topics
 from leap_core.speech.transcript import Transcript
 
 __all__ = [
     "Chapter",
     "LocalTopicExtractor",
-    "OpenAITopicExtractor",
     "TopicExtractor",
     "Topics",
     "make_topic_extractor",
@@ -40,6 +38,9 @@ def make_topic_extractor(
     if backend == "local":
         return LocalTopicExtractor()
     if backend == "openai":
+        # Imported here so the `openai` SDK loads only for this backend (fast Dagster run-worker start-up).
+        from leap_core.speech.openai_topics import OpenAITopicExtractor
+
         return OpenAITopicExtractor(api_key=api_key, base_url=base_url, model=model or "gpt-4o-mini",
                                     timeout=timeout, max_retries=max_retries)
     raise ValidationError(f"unknown topics backend {backend!r}: expected 'local' or 'openai'")

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from leap_core.errors import ValidationError
-from leap_core.speech.local_whisper import LocalWhisperTranscriber
-from leap_core.speech.openai_whisper import OpenAITranscriber
 from leap_core.speech.transcript import Transcript
 
-__all__ = ["LocalWhisperTranscriber", "OpenAITranscriber", "Transcriber", "make_transcriber"]
+__all__ = ["Transcriber", "make_transcriber"]
 
 
 class Transcriber(Protocol):
@@ -33,9 +31,14 @@ def make_transcriber(
     max_retries: int = 4,
 ) -> Transcriber:
     """`model=None` is each backend's default: the bundled tiny.en locally, `whisper-1` on OpenAI."""
+    # Backends imported in their branch: faster-whisper and `openai` are heavy (keeps run-worker start-up fast).
     if backend == "local":
+        from leap_core.speech.local_whisper import LocalWhisperTranscriber
+
         return LocalWhisperTranscriber(model=model, threads=threads, language=language)
     if backend == "openai":
+        from leap_core.speech.openai_whisper import OpenAITranscriber
+
         return OpenAITranscriber(api_key=api_key, base_url=base_url, model=str(model or "whisper-1"),
                                  language=language, timeout=timeout, max_retries=max_retries)
     raise ValidationError(f"unknown transcription backend {backend!r}: expected 'local' or 'openai'")

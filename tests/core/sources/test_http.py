@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
 from leap_core.errors import ValidationError
-from leap_core.sources.http import RedactUrlQueries, RetryPolicy, endpoint
+from leap_core.sources.http import RetryPolicy, endpoint
 
 
 @pytest.mark.parametrize(
@@ -49,32 +48,6 @@ def test_a_retry_after_date_in_the_future_is_waited_for() -> None:
 def test_a_policy_without_attempts_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one attempt"):
         RetryPolicy(attempts=0)
-
-
-@pytest.mark.parametrize(
-    ("message", "args", "expected"),
-    [
-        (
-            'HTTP Request: %s %s "%s %d %s"',
-            ("GET", "https://downloader.disk.yandex.ru/disk/abc?sign=s3cr3t&uid=1", "HTTP/1.1", 200, "OK"),
-            'HTTP Request: GET https://downloader.disk.yandex.ru/disk/abc?[redacted] "HTTP/1.1 200 OK"',
-        ),
-        (
-            "receive_response_headers.complete return_value=(b'HTTP/1.1', 302, [(b'Location', b'https://cdn.zoom.us/r?sig=s3cr3t')])",
-            None,
-            "receive_response_headers.complete return_value=(b'HTTP/1.1', 302, [(b'Location', b'https://cdn.zoom.us/r?[redacted]')])",
-        ),
-        ("no url here: %d%%", (5,), "no url here: 5%"),
-    ],
-    ids=["httpx request line", "httpcore redirect header", "untouched"],
-)
-def test_http_library_log_lines_lose_their_url_queries(
-    message: str, args: tuple[object, ...] | None, expected: str
-) -> None:
-    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, message, args, None)
-
-    assert RedactUrlQueries().filter(record)
-    assert record.getMessage() == expected
 
 
 def test_an_endpoint_override_must_be_an_http_url() -> None:
