@@ -1,16 +1,21 @@
-"""Orchestration benchmark: N short recordings dropped at once, run by a real daemon through the queue.
+"""Orchestration benchmark: N recordings dropped at once, run by a real daemon through the queue.
 
-    /tmp/venv/bin/python bench/orchestration.py            # the issue's 20 recordings
-    /tmp/venv/bin/python bench/orchestration.py --quick    # 6 recordings, a smoke run
-    /tmp/venv/bin/python bench/orchestration.py --quick --sentences 20   # ~80 s lectures: stage work dominates
-    /tmp/venv/bin/python bench/orchestration.py --instance-config old/dagster.yaml   # compare a configuration
+    .venv/bin/python bench/orchestration.py                 # the issue's 20 recordings, 5-minute lectures
+    .venv/bin/python bench/orchestration.py --minutes 0.2   # 12 s lectures: fixed per-run costs dominate
+    .venv/bin/python bench/orchestration.py --quick         # 6 recordings, a smoke run
+    .venv/bin/python bench/orchestration.py --instance-config old/dagster.yaml   # compare a configuration
 
 Everything runs as deployed on one machine: `deploy/commands.sh pools`, `code-server` and `daemon`
 (the compose file's lines) on a fresh DAGSTER_HOME with the top-level dagster.yaml (queued coordinator,
 pools), LEAP on its embedded SQLite default, the default run launcher (one run worker process per
 recording). The clock starts once the daemon beats, so it measures recordings arriving at a running
-deployment. The reference is the stage work itself, measured in the same run from LEAP's
-`processing_stages` rows: orchestration overhead is what the runs and the queue add on top of it.
+deployment.
+
+The reference is the stage work itself, measured in the same run: first the same recordings go
+through LEAP's stage code (`Pipeline`: download, trim, transcribe, topics, subtitles, local export)
+one after another in this process, with no Dagster; then through the deployment. Orchestration
+overhead is how much longer the deployment takes, from the first run request to the last recording
+done, than that serial pass. It also reports the `processing_stages` sums and per-run fixed costs.
 """
 
 from __future__ import annotations
@@ -33,13 +38,17 @@ from dagster import DagsterEventType, DagsterInstance, RunsFilter  # noqa: E402
 from dagster._daemon.controller import all_daemons_live  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench.transcribe import lecture_sentences  # noqa: E402
 from leap_core.api import Leap  # noqa: E402
+from leap_core.audit import Actor  # noqa: E402
 from leap_core.bootstrap import init_embedded  # noqa: E402
 from leap_core.config import Settings  # noqa: E402
-from leap_core.db.models import ProcessingStage, Recording, RunRequest  # noqa: E402
+from leap_core.db.models import ProcessingStage, Recording, RunRequest, Source  # noqa: E402
 from leap_core.db.session import Database  # noqa: E402
+from leap_core.pipeline.facade import Pipeline  # noqa: E402
+from leap_core.sources.sync import sync_sources  # noqa: E402
 from leap_dagster.jobs import PIPELINE_ORDER  # noqa: E402
-from tests.fixtures.media import DEFAULT_SENTENCES, LectureSpec, make_lecture  # noqa: E402
+from tests.fixtures.media import LectureSpec, make_lecture  # noqa: E402
 from tests.support.services import Service, prepare_dagster_home, service_environment  # noqa: E402
 
 DONE = {"UPLOADED", "FAILED", "SKIPPED"}
@@ -60,6 +69,38 @@ class Measured:
     arrival_s: float
     transcribe_s: float
     check_steps_s: float
+
+
+def embedded_leap(home: Path) -> Leap:
+    """A fresh embedded LEAP: SQLite, the inbox source and the demo template, as `leap init` leaves it."""
+    settings = Settings(home=home)
+    leap = Leap(settings, Database(settings.resolved_database_url))
+    init_embedded(leap)
+    return leap
+
+
+def drop(leap: Leap, lecture: Path, count: int) -> None:
+    for i in range(count):
+        shutil.copy(lecture, leap.settings.resolved_inbox_dir / f"lecture-{i:02d}.mp4")
+
+
+def serial_stage_work(home: Path, lecture: Path, count: int) -> float:
+    """The reference: every recording through LEAP's stage code in turn, in one process, no orchestrator."""
+    leap = embedded_leap(home)
+    drop(leap, lecture, count)
+    with leap.db.session() as session:
+        source_ids = list(session.scalars(select(Source.id)))
+    for _ in range(leap.settings.source_stable_scans):  # a file is registered once it stops changing
+        sync_sources(leap.db, Actor("bench", origin="cli"), leap.settings, source_ids)
+    with leap.db.session() as session:
+        recording_ids = list(session.scalars(select(Recording.id).order_by(Recording.partition_key)))
+    pipeline = Pipeline(leap.settings, leap.db)
+    started = time.monotonic()
+    for recording_id in recording_ids:
+        for stage in (pipeline.download, pipeline.trim, pipeline.transcribe, pipeline.topics, pipeline.subtitles,
+                      pipeline.export_local):
+            stage(recording_id)
+    return time.monotonic() - started
 
 
 def wait_until_live(instance: DagsterInstance, services: list[Service]) -> None:
@@ -139,8 +180,9 @@ def measure(leap: Leap, instance: DagsterInstance, wall_s: float, dropped_at: fl
     )
 
 
-def report(count: int, m: Measured) -> None:
+def report(count: int, serial_s: float, m: Measured) -> None:
     runs = len(m.run_time_s)
+    after_arrival = m.wall_s - m.arrival_s
     in_run = sum(m.run_time_s) - sum(m.stage_per_run_s)
     ideal = m.stage_work_s / PARALLEL_RUNS
     pooled = max(ideal, m.transcribe_s)  # the transcription pool runs one Whisper (on both cores) at a time
@@ -148,14 +190,17 @@ def report(count: int, m: Measured) -> None:
     rows = [
         ("recordings", f"{count} ({', '.join(f'{k} {v}' for k, v in m.statuses.items())})"),
         ("runs measured", str(runs)),
+        ("reference: the same recordings' stages run serially, no Dagster", f"{serial_s:.1f} s"),
         ("wall time, first drop to last recording done", f"{m.wall_s:.1f} s"),
+        ("  arrival: drop to first run request (sync scans)", f"{m.arrival_s:.1f} s"),
+        ("  first run request to last recording done", f"{after_arrival:.1f} s"),
+        ("orchestration overhead (that vs the reference)", f"{100 * (after_arrival - serial_s) / serial_s:+.0f} %"),
         ("stage work (sum of processing_stages elapsed)", f"{m.stage_work_s:.1f} s"),
         (f"ideal wall at {PARALLEL_RUNS} runs in parallel", f"{ideal:.1f} s"),
         ("end-to-end overhead (wall vs ideal)", f"{100 * (m.wall_s - ideal) / ideal:.0f} %"),
-        ("  arrival: drop to first run request (sync scans)", f"{m.arrival_s:.1f} s"),
-        ("  end-to-end overhead after arrival", f"{100 * (m.wall_s - m.arrival_s - ideal) / ideal:.0f} %"),
+        ("  end-to-end overhead after arrival", f"{100 * (after_arrival - ideal) / ideal:.0f} %"),
         ("  ideal with one transcription at a time (pool)", f"{pooled:.1f} s"),
-        ("  end-to-end overhead after arrival vs that", f"{100 * (m.wall_s - m.arrival_s - pooled) / pooled:.0f} %"),
+        ("  end-to-end overhead after arrival vs that", f"{100 * (after_arrival - pooled) / pooled:.0f} %"),
         ("in-run overhead (run time minus its stages)", f"{in_run:.1f} s = {100 * in_run / m.stage_work_s:.0f} %"),
         ("  of which asset-check steps", f"{m.check_steps_s:.1f} s"),
         ("launch: dequeued to RUN_START, median", f"{statistics.median(m.launch_s):.2f} s"),
@@ -175,36 +220,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="6 recordings")
-    parser.add_argument("--sentences", type=int, default=2,
-                        help="spoken sentences per lecture (~3 s each; 25 make a production-like ~1.5 min lecture)")
+    parser.add_argument("--minutes", type=float, default=5.0, help="length of each generated lecture")
     parser.add_argument("--instance-config", type=Path, default=ROOT / "dagster.yaml",
                         help="the dagster.yaml to run with, e.g. an older one to compare against")
-    parser.add_argument("--timeout", type=float, default=280.0)
+    parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
     count = 6 if args.quick else args.count
-    spoken = tuple(DEFAULT_SENTENCES[i % len(DEFAULT_SENTENCES)] for i in range(args.sentences))
+    spoken = tuple(lecture_sentences(args.minutes))
     lecture = make_lecture(LectureSpec(sentences=spoken, head_silence=1.5, tail_silence=1.5))
     print(f"lecture: {lecture.duration:.0f} s, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory(prefix="leap-bench-") as tmp:
         home = Path(tmp)
+        serial_s = serial_stage_work(home / "serial", lecture.path, count)
         prepare_dagster_home(home / "dagster", args.instance_config)
         env = service_environment(home / "dagster", {"LEAP_HOME": str(home / "leap")})
-        settings = Settings(home=home / "leap")
-        leap = Leap(settings, Database(settings.resolved_database_url))
-        inbox = Path(init_embedded(leap)["inbox"])
+        leap = embedded_leap(home / "leap")
         services = [Service.start("code-server", env, home), Service.start("daemon", env, home)]
         with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
             try:
                 wait_until_live(instance, services)
                 dropped_at, started = time.time(), time.monotonic()
-                for i in range(count):
-                    shutil.copy(lecture.path, inbox / f"lecture-{i:02d}.mp4")
+                drop(leap, lecture.path, count)
                 wait_until_done(leap, count, args.timeout, services)
                 wall = time.monotonic() - started
             finally:
                 for running in services:
                     running.stop()
-            report(count, measure(leap, instance, wall, dropped_at))
+            report(count, serial_s, measure(leap, instance, wall, dropped_at))
 
 
 if __name__ == "__main__":

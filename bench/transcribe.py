@@ -64,7 +64,7 @@ ASIDES = (
 )
 
 
-def _sentences(minutes: float) -> list[str]:
+def lecture_sentences(minutes: float) -> list[str]:
     """Varied, grammatical, never-repeating lecture sentences (~9 s of speech per 20 words at 160 wpm)."""
     rng = random.Random(int(minutes * 1000))
     count = int(minutes * 60 / 3.6)
@@ -90,7 +90,7 @@ def _seconds(path: Path) -> float:
 def make_lecture(minutes: float) -> tuple[Path, str, float]:
     """An audio-only lecture of about `minutes` with its exact text: one espeak-ng call, then 16 kHz mono."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    text = " ".join(_sentences(minutes))
+    text = " ".join(lecture_sentences(minutes))
     out = CACHE / f"lecture-{minutes:g}min.wav"
     if not out.exists():
         script = CACHE / f"lecture-{minutes:g}min.txt"

@@ -1,15 +1,20 @@
 """Trim benchmark: speed against the physical floor and a full re-encode, VAD accuracy, peak memory.
 
-    /tmp/venv/bin/python bench/trim.py --minutes 60     # the issue's 60-minute 720p lecture
-    /tmp/venv/bin/python bench/trim.py --minutes 20     # what a shared 2-core machine affords
-    /tmp/venv/bin/python bench/trim.py --quick          # 3 minutes, for a smoke run
+    .venv/bin/python bench/trim.py --minutes 60                # the issue's 60-minute 720p lecture
+    .venv/bin/python bench/trim.py --minutes 60 --pace dense   # a pause to cut after every sentence
+    .venv/bin/python bench/trim.py --quick                     # 3 minutes, for a smoke run
 
-The lecture is generated (espeak sentences 5 s apart, 30 s of silence at each end, pink noise at
--50 dBFS, testsrc2 720p H.264 without B-frames, keyframes every 10 s, AAC) and cached in
-tests/.media-cache. Wall time is what the goals are about; CPU time (user+sys of every process) is
-printed too because on a shared machine it is the steadier number. The full re-encode is timed on a
-slice of the file and scaled to its length (encoding time is linear in frames). `unsilence` is
-compared when it is installed and can run with the ffmpeg at hand.
+The lecture is generated (espeak sentences, 30 s of silence at each end, pink noise at -50 dBFS,
+testsrc2 720p H.264 without B-frames, keyframes every 10 s, AAC) and cached in tests/.media-cache.
+Its pace (`--pace`): `lecture` speaks sentences 0.6 s apart with an 8 s pause (writing on the board)
+after every tenth, so pauses mode cuts about every 45 s; `dense` leaves 5 s after every sentence, a cut
+every ~8.5 s, the worst case for a smart cut whose heads then cover most of the file.
+
+Wall time is what the goals are about; CPU time (user+sys of every process) is printed too because on
+a shared machine it is the steadier number. The full re-encode is timed on a slice of the file and
+scaled to its length (encoding time is linear in frames). `unsilence` runs on the same file, whole,
+through an `ffmpeg` shim that adapts its options to ffmpeg 7+; install it with
+`pip install --no-deps unsilence==1.0.9` (it pins an old `rich` that LEAP's CLI cannot use).
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ from leap_core.media.ffmpeg import ffmpeg_binary  # noqa: E402
 from leap_core.media.trim import TrimConfig, trim  # noqa: E402
 from tests.fixtures.media import DEFAULT_SENTENCES, Lecture, LectureSpec, make_lecture  # noqa: E402
 
-SECONDS_PER_SENTENCE = 8.5
-"""About 3.5 s of speech plus a 5 s pause."""
+PACES = {"lecture": {"gap": 0.6, "pause_every": 10, "pause": 8.0}, "dense": {"gap": 5.0}}
+SECONDS_PER_SENTENCE = {"lecture": 4.4, "dense": 8.5}
+"""About 3.5 s of speech plus what follows it: 0.6 s, or 8 s after every tenth; or always 5 s."""
 MIB = 1024  # ru_maxrss is in KiB on Linux
 SNAP_S = 10.0
 """keyframe_snap_s of the third run: one GOP of the generated lecture, so every cut whose pause holds a
@@ -51,6 +57,21 @@ print(json.dumps({"result": result.to_dict(), "rss_python": resource.getrusage(r
 SHIM = """#!/bin/sh
 exec /usr/bin/time -a -o "{log}" -f %M "{ffmpeg}" "$@"
 """
+VSYNC_SHIM = """#!/bin/bash
+set -o pipefail
+args=()
+skip=0
+for arg in "$@"; do
+  if [ $skip = 1 ]; then skip=0
+  elif [ "$arg" = "-async" ]; then skip=1
+  elif [ "$arg" = "-vsync" ]; then args+=(-fps_mode cfr); skip=1
+  else args+=("$arg"); fi
+done
+"{ffmpeg}" "${{args[@]}}" 2>&1 | sed -u 's/\\[Parsed_silencedetect_[0-9]* @/[silencedetect @/'
+"""
+"""unsilence passes `-vsync 1 -async 1`, both removed in ffmpeg 7: the first becomes `-fps_mode cfr`, the second (audio
+stretched to timestamps) dropped, which only spares it work; and it reads silencedetect's log lines by
+their old prefix."""
 """An `ffmpeg` first on PATH (LEAP takes PATH first) that logs each run's peak RSS: a child's RUSAGE
 cannot, since a spawned process inherits its parent's high-water mark until exec."""
 
@@ -69,11 +90,11 @@ class TrimRun:
     rss_ffmpeg_mib: float
 
 
-def lecture_spec(minutes: float, **extra: object) -> LectureSpec:
-    count = max(3, int(minutes * 60 / SECONDS_PER_SENTENCE))
+def lecture_spec(minutes: float, pace: str = "lecture", **extra: object) -> LectureSpec:
+    count = max(3, int(minutes * 60 / SECONDS_PER_SENTENCE[pace]))
     sentences = tuple(DEFAULT_SENTENCES[i % len(DEFAULT_SENTENCES)] for i in range(count))
-    return LectureSpec(sentences=sentences, gap=5.0, head_silence=30.0, tail_silence=30.0, size="1280x720",
-                       gop=250, **extra)  # type: ignore[arg-type]
+    return LectureSpec(sentences=sentences, head_silence=30.0, tail_silence=30.0, size="1280x720", gop=250,
+                       **PACES[pace], **extra)  # type: ignore[arg-type]
 
 
 def children_cpu() -> float:
@@ -81,10 +102,10 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[Timing, str]:
+def timed(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[Timing, str]:
     """Run a command to completion: its wall and CPU time (itself and every process it waited for)."""
     cpu, start = children_cpu(), time.perf_counter()
-    done = subprocess.run(args, check=True, capture_output=True, text=True, cwd=ROOT, env=env)
+    done = subprocess.run(args, check=True, capture_output=True, text=True, cwd=cwd, env=env)
     return Timing(time.perf_counter() - start, children_cpu() - cpu), done.stdout
 
 
@@ -126,12 +147,13 @@ def unsilence_run(src: Path, tmp: Path) -> tuple[Timing | None, str]:
         return None, "not installed"
     shim = tmp / "bin"
     shim.mkdir(exist_ok=True)
-    (shim / "ffmpeg").symlink_to(ffmpeg_binary())
+    (shim / "ffmpeg").write_text(VSYNC_SHIM.format(ffmpeg=ffmpeg_binary()))
+    (shim / "ffmpeg").chmod(0o755)
     code = ("import sys; from unsilence import Unsilence; u = Unsilence(sys.argv[1]); u.detect_silence(); "
             "u.render_media(sys.argv[2], silent_speed=100, drop_corrupted_intervals=False)")
     env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
     try:
-        timing, _ = timed([sys.executable, "-c", code, str(src), str(tmp / "unsilence.mp4")], env)
+        timing, _ = timed([sys.executable, "-c", code, str(src), str(tmp / "unsilence.mp4")], env, cwd=tmp)
     except subprocess.CalledProcessError as exc:
         return None, f"failed: {str(exc.stderr).strip().splitlines()[-1][:70]}"
     return timing, ""
@@ -180,11 +202,21 @@ def speed_table(lecture: Lecture, runs: dict[str, TrimRun], tmp: Path, slice_s: 
                   f"goal <= 0.1x; {snap.result['method']}, {len(snap.result['kept'])} spans"),  # type: ignore[arg-type]
         ratio_row(f"LEAP pauses, keyframe_snap_s={SNAP_S:g} (vs ffmpeg-default re-encode)", snap.timing, medium, ""),
     ]
+    return lines
+
+
+def unsilence_table(lecture: Lecture, runs: dict[str, TrimRun], tmp: Path) -> list[str]:
+    """unsilence detects silence with ffmpeg, then re-encodes every interval at x264's defaults."""
     unsilence, why = unsilence_run(lecture.path, tmp)
     if unsilence is None:
-        lines.append(f"| unsilence | - | - | - | - | {why}: not compared |")
-    else:
-        lines.append(ratio_row("unsilence (vs LEAP head_tail)", unsilence, head_tail.timing, "goal >= 50x"))
+        return [f"unsilence: {why}, not compared"]
+    lines = [f"| {lecture.duration:.0f} s lecture | wall s | CPU s | unsilence / LEAP, wall | CPU | goal |",
+             "|---|---|---|---|---|---|",
+             f"| unsilence 1.0.9 | {unsilence.wall:.2f} | {unsilence.cpu:.2f} | | | |"]
+    for run, goal in (("head_tail", ">= 50x"), ("pauses", ""), ("pauses+snap", "")):
+        timing = runs[run].timing
+        lines.append(f"| LEAP {run} | {timing.wall:.2f} | {timing.cpu:.2f} | {unsilence.wall / timing.wall:.1f}x | "
+                     f"{unsilence.cpu / timing.cpu:.1f}x | {goal} |")
     return lines
 
 
@@ -201,11 +233,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20.0, help="length of the main lecture")
     parser.add_argument("--small-minutes", type=float, default=3.0, help="second length, for memory")
     parser.add_argument("--slice", type=float, default=60.0, help="seconds of the full re-encode timed")
+    parser.add_argument("--pace", choices=sorted(PACES), default="lecture", help="where the pauses fall")
     parser.add_argument("--quick", action="store_true", help="3 and 2 minutes, a 20 s re-encode slice")
     args = parser.parse_args()
     minutes, small, slice_s = (3.0, 2.0, 20.0) if args.quick else (args.minutes, args.small_minutes, args.slice)
     print(f"generating {small:g}- and {minutes:g}-minute 720p lectures (cached)...", file=sys.stderr)
-    lectures = {m: make_lecture(lecture_spec(m, noise_dbfs=-50.0)) for m in (small, minutes)}
+    lectures = {m: make_lecture(lecture_spec(m, args.pace, noise_dbfs=-50.0)) for m in (small, minutes)}
     start_load = load()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -213,11 +246,15 @@ def main() -> None:
                 for m, lecture in lectures.items()}
         main_lecture = lectures[minutes]
         speed = speed_table(main_lecture, runs[minutes], tmp, slice_s)
+        against_unsilence = unsilence_table(main_lecture, runs[minutes], tmp)
     head_tail = runs[minutes]["head_tail"].result
     print(f"\n{minutes:g}-minute 720p H.264/AAC lecture ({main_lecture.duration:.0f} s, "
-          f"{main_lecture.path.stat().st_size / 2**20:.0f} MiB, {len(main_lecture.speech_spans)} speech spans), "
+          f"{main_lecture.path.stat().st_size / 2**20:.0f} MiB, {len(main_lecture.speech_spans)} sentences, "
+          f"pace {args.pace}), "
           f"load average {start_load} at start, {load()} at end\n")
     print("\n".join(speed))
+    print()
+    print("\n".join(against_unsilence))
     print(f"\nhead_tail speech bounds on this file: start error "
           f"{abs(float(head_tail['speech_start']) - main_lecture.speech_start):.3f} s, end error "  # type: ignore[arg-type]
           f"{abs(float(head_tail['speech_end']) - main_lecture.speech_end):.3f} s; "  # type: ignore[arg-type]
