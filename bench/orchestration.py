@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,8 +69,42 @@ class Measured:
     slot_busy_s: float
     request_to_run_s: list[float]
     arrival_s: float
-    transcribe_s: float
+    by_stage: dict[str, float]
     check_steps_s: float
+
+
+@dataclass(frozen=True)
+class Serial:
+    wall_s: float
+    cpu_s: float
+    by_stage: dict[str, float]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its descendants, live or already reaped (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return 0.0
+    own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def seconds_by(leap: Leap, key: Callable[[ProcessingStage], str]) -> dict[str, float]:
+    """Elapsed time of the completed stages in `processing_stages`, summed by `key`."""
+    with leap.db.session() as session:
+        rows = session.scalars(select(ProcessingStage).where(ProcessingStage.status == "completed")).all()
+    totals: dict[str, float] = defaultdict(float)
+    for row in rows:
+        assert row.completed_at is not None
+        totals[key(row)] += (row.completed_at - row.started_at).total_seconds()
+    return totals
 
 
 def embedded_leap(home: Path) -> Leap:
@@ -84,7 +120,7 @@ def drop(leap: Leap, lecture: Path, count: int) -> None:
         shutil.copy(lecture, leap.settings.resolved_inbox_dir / f"lecture-{i:02d}.mp4")
 
 
-def serial_stage_work(home: Path, lecture: Path, count: int) -> float:
+def serial_stage_work(home: Path, lecture: Path, count: int) -> Serial:
     """The reference: every recording through LEAP's stage code in turn, in one process, no orchestrator."""
     leap = embedded_leap(home)
     drop(leap, lecture, count)
@@ -95,12 +131,13 @@ def serial_stage_work(home: Path, lecture: Path, count: int) -> float:
     with leap.db.session() as session:
         recording_ids = list(session.scalars(select(Recording.id).order_by(Recording.partition_key)))
     pipeline = Pipeline(leap.settings, leap.db)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time() + children_cpu()
     for recording_id in recording_ids:
         for stage in (pipeline.download, pipeline.trim, pipeline.transcribe, pipeline.topics, pipeline.subtitles,
                       pipeline.export_local):
             stage(recording_id)
-    return time.monotonic() - started
+    spent = time.process_time() + children_cpu() - cpu  # ffmpeg runs as child processes
+    return Serial(time.monotonic() - started, spent, seconds_by(leap, lambda row: row.stage))
 
 
 def wait_until_live(instance: DagsterInstance, services: list[Service]) -> None:
@@ -151,15 +188,8 @@ def check_steps_s(instance: DagsterInstance, run_id: str) -> float:
 def measure(leap: Leap, instance: DagsterInstance, wall_s: float, dropped_at: float) -> Measured:
     with leap.db.session() as session:
         statuses = [r.value for r in session.scalars(select(Recording.status))]
-        rows = session.scalars(select(ProcessingStage).where(ProcessingStage.status == "completed")).all()
         requests = {str(r.id): r.created_at.timestamp() for r in session.scalars(select(RunRequest))}
-    by_run: dict[str, float] = defaultdict(float)
-    by_stage: dict[str, float] = defaultdict(float)
-    for row in rows:
-        assert row.completed_at is not None
-        elapsed = (row.completed_at - row.started_at).total_seconds()
-        by_run[row.run_id or ""] += elapsed
-        by_stage[row.stage] += elapsed
+    by_run = seconds_by(leap, lambda row: row.run_id or "")
     records = [r for r in instance.get_run_records(RunsFilter(job_name="recording_pipeline"))
                if r.start_time and r.end_time]
     dequeued = {r.dagster_run.run_id: dequeued_at(instance, r.dagster_run.run_id) or r.start_time for r in records}
@@ -174,27 +204,31 @@ def measure(leap: Leap, instance: DagsterInstance, wall_s: float, dropped_at: fl
         slot_busy_s=sum(r.end_time - dequeued[r.dagster_run.run_id] for r in records),  # type: ignore[operator,misc]
         request_to_run_s=[r.create_timestamp.timestamp() - requests[r.dagster_run.tags["leap/request"]]
                           for r in records if r.dagster_run.tags.get("leap/request") in requests],
-        transcribe_s=by_stage["transcribe"],
+        by_stage=seconds_by(leap, lambda row: row.stage),
         arrival_s=min(requests.values(), default=dropped_at) - dropped_at,
         check_steps_s=sum(check_steps_s(instance, r.dagster_run.run_id) for r in records),
     )
 
 
-def report(count: int, serial_s: float, m: Measured) -> None:
+def report(count: int, serial: Serial, m: Measured, deployed_cpu: dict[str, float]) -> None:
     runs = len(m.run_time_s)
     after_arrival = m.wall_s - m.arrival_s
+    overhead = 100 * (after_arrival - serial.wall_s) / serial.wall_s
     in_run = sum(m.run_time_s) - sum(m.stage_per_run_s)
     ideal = m.stage_work_s / PARALLEL_RUNS
-    pooled = max(ideal, m.transcribe_s)  # the transcription pool runs one Whisper (on both cores) at a time
+    pooled = max(ideal, m.by_stage["transcribe"])  # the transcription pool runs one Whisper (on both cores) at a time
     fixed = (in_run + sum(m.launch_s)) / max(runs, 1)
     rows = [
         ("recordings", f"{count} ({', '.join(f'{k} {v}' for k, v in m.statuses.items())})"),
         ("runs measured", str(runs)),
-        ("reference: the same recordings' stages run serially, no Dagster", f"{serial_s:.1f} s"),
+        ("reference: the same recordings' stages run serially, no Dagster", f"{serial.wall_s:.1f} s"),
         ("wall time, first drop to last recording done", f"{m.wall_s:.1f} s"),
         ("  arrival: drop to first run request (sync scans)", f"{m.arrival_s:.1f} s"),
         ("  first run request to last recording done", f"{after_arrival:.1f} s"),
-        ("orchestration overhead (that vs the reference)", f"{100 * (after_arrival - serial_s) / serial_s:+.0f} %"),
+        ("orchestration overhead (that vs the reference)", f"{overhead:+.0f} %"),
+        ("CPU: the serial pass (with its ffmpeg children)", f"{serial.cpu_s:.1f} s"),
+        ("CPU: the deployment (code server with its run workers; daemon)",
+         " + ".join(f"{cpu:.1f} s" for cpu in deployed_cpu.values())),
         ("stage work (sum of processing_stages elapsed)", f"{m.stage_work_s:.1f} s"),
         (f"ideal wall at {PARALLEL_RUNS} runs in parallel", f"{ideal:.1f} s"),
         ("end-to-end overhead (wall vs ideal)", f"{100 * (m.wall_s - ideal) / ideal:.0f} %"),
@@ -214,6 +248,9 @@ def report(count: int, serial_s: float, m: Measured) -> None:
     print(f"{'measure'.ljust(width)}  value")
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
+    print(f"\n{'stage':<12} {'serial s':>9} {'deployed s':>11}")
+    for stage in sorted(set(serial.by_stage) | set(m.by_stage)):
+        print(f"{stage:<12} {serial.by_stage.get(stage, 0.0):>9.1f} {m.by_stage.get(stage, 0.0):>11.1f}")
 
 
 def main() -> None:
@@ -231,7 +268,7 @@ def main() -> None:
     print(f"lecture: {lecture.duration:.0f} s, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory(prefix="leap-bench-") as tmp:
         home = Path(tmp)
-        serial_s = serial_stage_work(home / "serial", lecture.path, count)
+        serial = serial_stage_work(home / "serial", lecture.path, count)
         prepare_dagster_home(home / "dagster", args.instance_config)
         env = service_environment(home / "dagster", {"LEAP_HOME": str(home / "leap")})
         leap = embedded_leap(home / "leap")
@@ -243,10 +280,11 @@ def main() -> None:
                 drop(leap, lecture.path, count)
                 wait_until_done(leap, count, args.timeout, services)
                 wall = time.monotonic() - started
+                deployed_cpu = {service.name: cpu_seconds(service.process.pid) for service in services}
             finally:
                 for running in services:
                     running.stop()
-            report(count, serial_s, measure(leap, instance, wall, dropped_at))
+            report(count, serial, measure(leap, instance, wall, dropped_at), deployed_cpu)
 
 
 if __name__ == "__main__":
