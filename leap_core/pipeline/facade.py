@@ -49,6 +49,9 @@ class Pipeline:
     def trim(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
         return self.stages.run(recording_id, TRIM, work.trim_silence, run_id)
 
+    def warm_transcriber(self) -> None:
+        work.warm_transcriber(self.settings)
+
     def transcribe(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
         return self.stages.run(recording_id, TRANSCRIBE, work.transcribe, run_id)
 

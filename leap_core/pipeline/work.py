@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from leap_core.config import Settings
 from leap_core.errors import StageError
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
 from leap_core.sources.base import SourceClient, SourceFile
@@ -49,6 +50,13 @@ def _transcriber(backend: Literal["local", "openai"], model: str | None, threads
                  base_url: str | None) -> Transcriber:
     """One model per process: loading Whisper costs more than transcribing a short lecture."""
     return make_transcriber(backend, model=model, threads=threads, base_url=base_url)
+
+
+def warm_transcriber(settings: Settings) -> None:
+    """Load the transcriber this process's `transcribe` stage will use: a run calls it in a background thread
+    while download and trim go on, so the `transcription` pool's one slot is spent transcribing."""
+    _transcriber(settings.transcriber, settings.whisper_model, settings.whisper_threads,
+                 settings.openai_base_url).warm()
 
 
 def transcribe(stage_input: StageInput) -> StageOutput:

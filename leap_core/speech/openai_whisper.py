@@ -60,6 +60,9 @@ class OpenAITranscriber:
         by_size = self.max_chunk_bytes * BYTES_HEADROOM / (UPLOAD_BITRATE_KBPS * 1000 / 8)
         return min(self.max_chunk_seconds, by_size)
 
+    def warm(self) -> None:
+        """Nothing to load: the model runs at OpenAI."""
+
     def transcribe(self, audio: Path, *, work_dir: Path,
                    progress: Callable[[float], None] | None = None) -> Transcript:
         env = envelope(audio)

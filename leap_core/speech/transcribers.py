@@ -13,6 +13,10 @@ __all__ = ["Transcriber", "make_transcriber"]
 
 
 class Transcriber(Protocol):
+    def warm(self) -> None:
+        """Get ready to transcribe (load a model) ahead of the stage, so the stage's pool slot is not spent on it."""
+        ...
+
     def transcribe(self, audio: Path, *, work_dir: Path,
                    progress: Callable[[float], None] | None = None) -> Transcript:
         """`work_dir` keeps finished chunks, so calling again after a crash resumes instead of restarting."""

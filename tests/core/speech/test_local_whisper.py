@@ -46,9 +46,9 @@ def test_segments_and_words_lie_where_the_speech_is(spoken_lecture: Lecture, loc
 
 
 def test_a_second_recording_reuses_the_loaded_model(spoken_lecture: Lecture, tmp_path: Path) -> None:
-    before = local_whisper._load.cache_info()
+    before = local_whisper._loaded.cache_info()
     LocalWhisperTranscriber().transcribe(spoken_lecture.path, work_dir=tmp_path)
-    after = local_whisper._load.cache_info()
+    after = local_whisper._loaded.cache_info()
     assert after.misses == before.misses
 
 
@@ -77,3 +77,11 @@ def test_a_video_without_sound_is_a_media_error(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_media_error(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="not found"):
         LocalWhisperTranscriber().transcribe(tmp_path / "nope.mp4", work_dir=tmp_path)
+
+
+def test_warming_loads_the_model_once_and_transcribing_reuses_it(spoken_lecture: Lecture, tmp_path: Path) -> None:
+    transcriber = LocalWhisperTranscriber(threads=1)  # settings no other test loads: this test's own model
+    before = local_whisper._loaded.cache_info()
+    transcriber.warm()
+    transcriber.transcribe(spoken_lecture.path, work_dir=tmp_path)
+    assert local_whisper._loaded.cache_info().misses == before.misses + 1
