@@ -81,14 +81,16 @@ class Serial:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its descendants, live or already reaped (Linux /proc)."""
+    """CPU time of a process and its descendants, live or already reaped (Linux /proc; any of its threads
+    may have started a child, as the code server's gRPC threads start run workers)."""
+    proc = Path(f"/proc/{pid}")
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        children = [int(c) for task in (proc / "task").iterdir() for c in (task / "children").read_text().split()]
     except FileNotFoundError:
         return 0.0
     own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
-    return own + sum(cpu_seconds(int(child)) for child in children)
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def children_cpu() -> float:

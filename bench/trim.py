@@ -234,6 +234,7 @@ def main() -> None:
     parser.add_argument("--small-minutes", type=float, default=3.0, help="second length, for memory")
     parser.add_argument("--slice", type=float, default=60.0, help="seconds of the full re-encode timed")
     parser.add_argument("--pace", choices=sorted(PACES), default="lecture", help="where the pauses fall")
+    parser.add_argument("--no-unsilence", action="store_true", help="skip unsilence (18 min on 60 minutes)")
     parser.add_argument("--quick", action="store_true", help="3 and 2 minutes, a 20 s re-encode slice")
     args = parser.parse_args()
     minutes, small, slice_s = (3.0, 2.0, 20.0) if args.quick else (args.minutes, args.small_minutes, args.slice)
@@ -246,7 +247,7 @@ def main() -> None:
                 for m, lecture in lectures.items()}
         main_lecture = lectures[minutes]
         speed = speed_table(main_lecture, runs[minutes], tmp, slice_s)
-        against_unsilence = unsilence_table(main_lecture, runs[minutes], tmp)
+        against_unsilence = [] if args.no_unsilence else unsilence_table(main_lecture, runs[minutes], tmp)
     head_tail = runs[minutes]["head_tail"].result
     print(f"\n{minutes:g}-minute 720p H.264/AAC lecture ({main_lecture.duration:.0f} s, "
           f"{main_lecture.path.stat().st_size / 2**20:.0f} MiB, {len(main_lecture.speech_spans)} sentences, "

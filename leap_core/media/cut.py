@@ -13,7 +13,8 @@ instants stays in sync however many spans there are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,6 +39,10 @@ VIDEO_ENCODER = {"preset": "veryfast", "crf": "18"}
 HEAD_ENCODER = {"preset": "ultrafast", "crf": "16", "bf": "0"}
 """Heads are at most one GOP per cut, but pauses mode makes hundreds: ultrafast is three times quicker
 than veryfast, and a lower CRF buys back its quality. No B-frames: a head's last frame is its last."""
+ENCODE_WORKERS = 2
+"""Pauses mode makes a head per cut; one decoder's frame threads left the second core partly idle, two
+decoders over two halves of the cut list keep both busy (heads of a 64-minute lecture: 37 s -> see
+bench/README.md)."""
 AUDIO_ENCODER = {"acodec": "aac", "aac_coder": "fast", "audio_bitrate": "128k"}
 """The default AAC coder takes 3 s per 4 minutes of mono 16 kHz; `fast` halves that, audibly the same."""
 
@@ -138,19 +143,38 @@ def _encode(frames: Iterator[av.VideoFrame], source: av.VideoStream, out: Path, 
         output.mux(stream.encode(None))
 
 
-def encode_all(
-    src: Path, info: MediaInfo, jobs: list[Encode], options: dict[str, str], progress: Progress | None
+def _encode_in_order(
+    src: Path, info: MediaInfo, jobs: list[Encode], options: dict[str, str], done: Callable[[], None]
 ) -> None:
-    """Encode every job's frames from one decoder that reads the source front to back."""
+    """Encode `jobs` (sorted by start) from one decoder that reads the source front to back."""
     with open_media(src) as container:
         frames = _Frames(container, info.fps or 25)
         try:
-            for done, job in enumerate(sorted(jobs, key=lambda job: job.start), 1):
+            for job in jobs:
                 _encode(frames.between(job), container.streams.video[0], job.out, options)
-                if progress is not None:
-                    progress(done / len(jobs))
+                done()
         except av.error.FFmpegError as exc:
             raise MediaError(f"re-encoding frames of {src.name} failed: {exc.strerror}") from None
+
+
+def encode_all(
+    src: Path, info: MediaInfo, jobs: list[Encode], options: dict[str, str], progress: Progress | None
+) -> None:
+    """Encode every job's frames: the jobs split into `ENCODE_WORKERS` runs of consecutive ones, each run
+    read by its own decoder in its own thread (PyAV decodes and x264 encodes without the GIL)."""
+    ordered = sorted(jobs, key=lambda job: job.start)
+    size = max(1, -(-len(ordered) // ENCODE_WORKERS))
+    parts = [ordered[at:at + size] for at in range(0, len(ordered), size)]
+    finished = itertools.count(1)
+
+    def done() -> None:
+        count = next(finished)
+        if progress is not None:
+            progress(count / len(ordered))
+
+    with ThreadPoolExecutor(max_workers=ENCODE_WORKERS) as pool:
+        for future in [pool.submit(_encode_in_order, src, info, part, options, done) for part in parts]:
+            future.result()
 
 
 def _span_pieces(

@@ -9,7 +9,9 @@ needs only the first and last speech, so `speech_bounds` reads just the ends of 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,11 @@ MIDDLE_SAMPLE_S = 10.0
 MIDDLE_SHARE = 0.25
 """At most this share of the middle is sampled for the speech ratio, and never more than 12 samples."""
 MIDDLE_BLOCK = WINDOW * round(MIDDLE_SAMPLE_S * VAD_RATE / WINDOW)
+SCORING_THREADS = 2
+"""faster-whisper's Silero session runs on one thread; pauses mode scores the whole file, so two blocks are
+scored side by side while this thread decodes the next (the machine LEAP targets has two cores)."""
+SCORING_BLOCK = WINDOW * 500
+"""16 s: with blocks scored side by side each model call's working memory counts twice, so they are smaller."""
 
 Span = tuple[float, float]
 
@@ -166,6 +173,26 @@ def _score(
     return scores
 
 
+def _score_all(path: Path, on_time: Callable[[float], None]) -> _Scores:
+    """Score every block of the file, in order, with at most `SCORING_THREADS` + 1 blocks in memory."""
+    scores = _Scores()
+    pending: deque[tuple[float, Future[np.ndarray]]] = deque()
+
+    def collect() -> None:
+        start, probs = pending.popleft()
+        scores.starts.append(start)
+        scores.probs.append(probs.result())
+
+    with ThreadPoolExecutor(max_workers=SCORING_THREADS) as pool:
+        for start, data in _blocks(path, on_time, block=SCORING_BLOCK):
+            pending.append((start, pool.submit(_probabilities, data)))
+            if len(pending) > SCORING_THREADS:
+                collect()
+        while pending:
+            collect()
+    return scores
+
+
 def _seconds(spans: list[Span]) -> float:
     return sum(end - start for start, end in spans)
 
@@ -182,7 +209,7 @@ def detect_speech(
         if progress is not None:
             progress(min(seconds / duration_s, 1.0))
 
-    scores = _score(path, on_time=on_time)
+    scores = _score_all(path, on_time)
     found = scores.spans(settings)
     return SpeechAnalysis(spans=found, analysed_s=scores.end, speech_seconds=_seconds(found))
 
