@@ -101,8 +101,9 @@ def _blocks(
                 pending.append(out.to_ndarray()[0])
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path.name}: audio cannot be decoded ({exc.strerror})") from None
-        if pending and block_start is not None:
-            yield block_start, np.concatenate(pending)
+        rest = np.concatenate(pending) if pending else np.empty(0, dtype=np.float32)
+        if len(rest) and block_start is not None:  # nothing left when the audio ends on a block boundary
+            yield block_start, rest
 
 
 def _probabilities(block: np.ndarray) -> np.ndarray:
