@@ -228,6 +228,7 @@ def report(count: int, serial: Serial, m: Measured, deployed_cpu: dict[str, floa
         ("  arrival: drop to first run request (sync scans)", f"{m.arrival_s:.1f} s"),
         ("  first run request to last recording done", f"{after_arrival:.1f} s"),
         ("orchestration overhead (that vs the reference)", f"{overhead:+.0f} %"),
+        ("  per recording: (that - reference) / recordings", f"{(after_arrival - serial.wall_s) / count:.2f} s"),
         ("CPU: the serial pass (with its ffmpeg children)", f"{serial.cpu_s:.1f} s"),
         ("CPU: the deployment (code server with its run workers; daemon)",
          " + ".join(f"{cpu:.1f} s" for cpu in deployed_cpu.values())),

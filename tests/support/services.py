@@ -70,6 +70,11 @@ class Service:
             raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
 
     def stop(self) -> None:
+        """SIGTERM to the group, SIGKILL if it has not gone within 30 s (a code server mid-request can hang)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
