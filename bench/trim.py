@@ -57,7 +57,7 @@ print(json.dumps({"result": result.to_dict(), "rss_python": resource.getrusage(r
 SHIM = """#!/bin/sh
 exec /usr/bin/time -a -o "{log}" -f %M "{ffmpeg}" "$@"
 """
-VSYNC_SHIM = """#!/bin/bash
+FFMPEG7_SHIM = """#!/bin/bash
 set -o pipefail
 args=()
 skip=0
@@ -147,7 +147,7 @@ def unsilence_run(src: Path, tmp: Path) -> tuple[Timing | None, str]:
         return None, "not installed"
     shim = tmp / "bin"
     shim.mkdir(exist_ok=True)
-    (shim / "ffmpeg").write_text(VSYNC_SHIM.format(ffmpeg=ffmpeg_binary()))
+    (shim / "ffmpeg").write_text(FFMPEG7_SHIM.format(ffmpeg=ffmpeg_binary()))
     (shim / "ffmpeg").chmod(0o755)
     code = ("import sys; from unsilence import Unsilence; u = Unsilence(sys.argv[1]); u.detect_silence(); "
             "u.render_media(sys.argv[2], silent_speed=100, drop_corrupted_intervals=False)")
