@@ -4,10 +4,9 @@ Dagster 1.13's executors ask `InstanceConcurrencyContext.interval_to_next_pendin
 long to sleep before re-checking a blocked step, and it answers `min([0, *time_left])`: never more
 than zero, so the loop re-polls at once, for as long as the pool stays full (dagster-io/dagster#20367,
 closed in 2024, addressed the same function; 1.13.27 still has it). On LEAP's two cores a run waiting
-for the `transcription` pool
-then burns a whole core beside the Whisper it is waiting for, which slowed the running transcription
-by half (bench/orchestration.py; ADR 0013). The replacement returns the time until the earliest
-re-check, so the executor sleeps until its own back-off says to look again.
+for the `transcription` pool then burns a whole core beside the Whisper it is waiting for, which slowed
+the running transcription by half (bench/orchestration.py; ADR 0013). The replacement returns the time
+until the earliest re-check, so the executor sleeps until its own back-off says to look again.
 """
 
 from __future__ import annotations
