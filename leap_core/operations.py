@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from leap_core import audit, recordings, usage
 from leap_core.audit import Actor
-from leap_core.db.models import Notification, OutputTarget, Recording, RunRequest
+from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunRequest
 from leap_core.db.types import utcnow
 from leap_core.errors import ConcurrentModificationError, InvalidTransitionError
+from leap_core.notifications import notify, upload_failed
+from leap_core.publishing.settlement import settle
 from leap_core.stages import DOWNLOAD, upload_stage
 from leap_core.states import IN_FLIGHT, RecordingStatus, TargetStatus
 from leap_core.storage import RecordingFiles
@@ -108,19 +110,41 @@ def skip(
     return report
 
 
+def _interrupted(session: Session, pairs: Sequence[Any], busy: set[str]) -> list[OutputTarget]:
+    """UPLOADING targets whose run is over: no request is active and the recording was failed or no stage
+    row of that upload is still running (a killed run's rows are closed by the failure sensor)."""
+    candidates = [(t, r) for t, r in pairs if t.status is TargetStatus.UPLOADING and r.id not in busy]
+    if not candidates:
+        return []
+    running = set(session.execute(
+        select(ProcessingStage.recording_id, ProcessingStage.stage).where(
+            ProcessingStage.recording_id.in_([r.id for _, r in candidates]), ProcessingStage.status == "running")
+    ).tuples())
+    return [t for t, r in candidates
+            if r.status is RecordingStatus.FAILED or (r.id, upload_stage(t.platform).name) not in running]
+
+
 def retry_failed_uploads(session: Session, actor: Actor, user_id: str, dry_run: bool = False) -> OperationReport:
-    """Every FAILED target of the user: its recording goes back to UPLOADING with a run for that target only."""
+    """Every FAILED target of the user, and every one a dead run left UPLOADING: its recording goes back to
+    UPLOADING with one run that settles all its targets (a stored upload session resumes where it stopped).
+
+    A retry by hand starts a new series of automatic attempts for a parked target.
+    """
     report = OperationReport("recording.retry", dry_run)
     pairs = session.execute(
         select(OutputTarget, Recording)
         .join(Recording, Recording.id == OutputTarget.recording_id)
         .where(Recording.user_id == user_id, Recording.deleted_at.is_(None),
-               OutputTarget.status == TargetStatus.FAILED)
+               OutputTarget.status.in_([TargetStatus.FAILED, TargetStatus.UPLOADING]))
+        .order_by(OutputTarget.platform)
     ).all()
     busy = busy_recordings(session, [r.id for _, r in pairs])
+    interrupted = {t.id for t in _interrupted(session, pairs, busy)}
     requests = []
     for target, recording in pairs:
-        if recording.id in busy:
+        if target.status is TargetStatus.UPLOADING and target.id not in interrupted:
+            report.refused[recording.id] = f"its {target.platform} upload is in flight"
+        elif recording.id in busy:
             report.refused[recording.id] = "already requested: a run is queued or in flight"
         elif recording.status not in (RecordingStatus.FAILED, RecordingStatus.UPLOADING):
             report.refused[recording.id] = f"recording is {recording.status.value}; its upload cannot be retried"
@@ -129,9 +153,15 @@ def retry_failed_uploads(session: Session, actor: Actor, user_id: str, dry_run: 
     report.done = sorted({r.id for _, r in requests})
     if dry_run or not requests:
         return report
+    for target, _recording in requests:
+        if target.id in interrupted:
+            recordings.transition_target(session, target, TargetStatus.FAILED)
+            target.error_message = "interrupted: the run uploading it ended before the upload did"
+        target.parked_attempts = 0
     first_target = {r.id: (t, r) for t, r in reversed(requests)}  # one run per recording settles all its targets
     requests = list(first_target.values())
     failed_ids = sorted({r.id for _, r in requests if r.status is RecordingStatus.FAILED})
+    session.flush()
     _bulk_transition(session, failed_ids, [RecordingStatus.FAILED], RecordingStatus.UPLOADING,
                      failed=False, error_message=None, retry_count=Recording.retry_count + 1)
     now = utcnow()
@@ -142,7 +172,12 @@ def retry_failed_uploads(session: Session, actor: Actor, user_id: str, dry_run: 
         for t, r in requests
     ])
     audit.record_many(session, actor, report.action, "recording",
-                      [(r.id, r.user_id, {"stage": upload_stage(t.platform).name}) for t, r in requests])
+                      [(r.id, r.user_id, {"stage": upload_stage(t.platform).name,
+                                          "interrupted": sorted(p.platform for p, q in pairs
+                                                                if q.id == r.id and p.id in interrupted)})
+                       for t, r in requests])
+    for _, recording in requests:
+        session.expire(recording)
     return report
 
 
@@ -179,8 +214,10 @@ def delete(
 def request_due_parked(session: Session, actor: Actor, max_attempts: int) -> list[str]:
     """Targets parked by a platform (retry_after) whose time has come get a run for that target only.
 
-    After `max_attempts` automatic attempts the target stays FAILED and is no longer re-requested; its
-    owner is told through an in-app notification.
+    `max_attempts` counts these automatic re-tries only (`parked_attempts`): neither the first try nor
+    a retry by hand, which starts a new series. When they are used up the target stays FAILED, the wait
+    is dropped from the recording's reason and the owner gets "upload failed" — the one failure notice
+    of a parked target (parking itself tells "waiting for quota until T", once).
     """
     now = utcnow()
     pairs = session.execute(
@@ -195,15 +232,18 @@ def request_due_parked(session: Session, actor: Actor, max_attempts: int) -> lis
         if recording.id in busy:
             continue
         target.retry_after = None
-        if target.attempts >= max_attempts:
-            session.add(Notification(
-                user_id=recording.user_id, event_type="upload.gave_up",
-                idempotency_key=f"upload.gave_up:{target.id}:{target.attempts}",
-                title=f"Gave up publishing {recording.title!r} to {target.platform}",
-                body=f"{target.attempts} automatic attempts failed; last error: {target.error_message}",
-                data={"recording_id": recording.id, "platform": target.platform},
-            ))
+        if target.parked_attempts >= max_attempts:
+            message = (f"gave up after {target.parked_attempts} automatic attempts; "
+                       f"last error: {target.error_message}")
+            notify(session, recording.user_id, upload_failed(
+                recording.id, recording.title, target.platform, message, f"gave-up-{target.attempts}"))
+            audit.record(session, actor, "target.give_up", "output_target", target.id, user_id=recording.user_id,
+                         details={"platform": target.platform, "attempts": target.parked_attempts},
+                         result="failure")
+            session.flush()
+            settle(session, recording)
             continue
+        target.parked_attempts += 1
         if recording.status is RecordingStatus.FAILED:
             recordings.transition(session, recording, RecordingStatus.UPLOADING)
             recording.failed, recording.error_message = False, None

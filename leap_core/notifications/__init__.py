@@ -18,11 +18,12 @@ from leap_core.notifications.events import (
     storage_overage,
     summary,
     upload_failed,
+    upload_waiting,
 )
 from leap_core.notifications.kinds import CHANNELS, Channel, EventType
 
 __all__ = [
     "CHANNELS", "Channel", "Event", "EventType", "automation_finished", "credential_unhealthy", "notify",
     "notify_recording_failed", "quota_warning_event", "recording_published", "source_credential_failed",
-    "stage_failed", "storage_overage", "summary", "upload_failed",
+    "stage_failed", "storage_overage", "summary", "upload_failed", "upload_waiting",
 ]

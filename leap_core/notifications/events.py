@@ -95,6 +95,18 @@ def upload_failed(recording_id: str, title: str, platform: str, message: str, at
                   "message": message})
 
 
+def upload_waiting(recording_id: str, title: str, platform: str, until: datetime, reason: str,
+                   series: str | int) -> Event:
+    """A parked target: told once per parking `series` (re-parks of the automatic re-tries say nothing new);
+    "upload failed" comes only if LEAP gives up."""
+    when = until.isoformat(timespec="minutes")
+    return Event(EventType.UPLOAD_WAITING, f"{EventType.UPLOAD_WAITING}:{recording_id}:{platform}:{series}",
+                 f"Waiting for {platform} quota until {when}: {title}",
+                 f"{reason}\nLEAP uploads it by itself after {when}; nothing to do.",
+                 {"recording_id": recording_id, "platform": platform, "retry_after": when, "reason": "quota",
+                  "action": "wait", "message": reason})
+
+
 def recording_published(recording_id: str, title: str, platform: str, video_id: str, url: str | None) -> Event:
     return Event(EventType.RECORDING_PUBLISHED, f"{EventType.RECORDING_PUBLISHED}:{recording_id}:{platform}:{video_id}",
                  f"Published on {platform}: {title}", url or f"{platform} video {video_id}",

@@ -13,6 +13,7 @@ class EventType(StrEnum):
     PROCESSING_FAILED = "processing.failed"
     TRANSCRIPTION_FAILED = "transcription.failed"
     UPLOAD_FAILED = "upload.failed"
+    UPLOAD_WAITING = "upload.waiting"
     AUTOMATION_FAILED = "automation.failed"
     AUTOMATION_COMPLETED = "automation.completed"
     QUOTA_WARNING = "quota.warning"

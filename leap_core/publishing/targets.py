@@ -1,10 +1,11 @@
 """Runs one output target of one recording through its own state machine.
 
 Targets are independent: each moves NOT_UPLOADED/FAILED → UPLOADING → UPLOADED or FAILED on its own, a
-target may start while a sibling's failure holds the recording FAILED, the recording is UPLOADED once every
-target of its template is, and a target that already holds a platform video id is never uploaded again,
-whatever re-runs it. An upload's progress is saved on the target row (`resume_state`) after every step, so
-the next attempt continues it; a parked target (platform quota, flood control) keeps its `retry_after`.
+target may start while a sibling's failure holds the recording FAILED, the recording's state is derived
+from its targets after every change (`settlement.settle`, in the same transaction), and a target that
+already holds a platform video id is never uploaded again, whatever re-runs it. An upload's progress is
+saved on the target row (`resume_state`) after every step, so the next attempt continues it; a parked
+target (platform quota, flood control) keeps its `retry_after`.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from leap_core.db.models import OutputTarget, ProcessingStage, Recording
 from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import ConcurrentModificationError, InvalidTransitionError, LeapError
-from leap_core.notifications import notify, recording_published, upload_failed
+from leap_core.notifications import notify, recording_published, upload_failed, upload_waiting
 from leap_core.pipeline.runner import StageInput, load, snapshot
 from leap_core.publishing.base import Checkpoint, PublishError, PublishParked
+from leap_core.publishing.settlement import failed_publishing, settle
 from leap_core.stages import upload_stage
 from leap_core.states import RecordingStatus, TargetStatus
 
@@ -62,28 +64,6 @@ def _target(session: Session, recording_id: str, platform: str) -> OutputTarget 
         OutputTarget.recording_id == recording_id, OutputTarget.platform == platform))
 
 
-def _sibling_failed(recording: Recording) -> bool:
-    """The recording is FAILED only because another of its targets failed: this one may still publish."""
-    return recording.status is RecordingStatus.FAILED and (recording.failed_at_stage or "").startswith("upload:")
-
-
-def _settle_recording(session: Session, recording: Recording) -> None:
-    """UPLOADED once every target is; FAILED at a still-failed target once none is left to try in this run."""
-    targets = session.scalars(select(OutputTarget).where(OutputTarget.recording_id == recording.id)).all()
-    if all(t.status is TargetStatus.UPLOADED for t in targets):
-        if recording.status is RecordingStatus.TRANSCRIBED:  # reprocessed after a reset: nothing left to upload
-            recordings.transition(session, recording, RecordingStatus.UPLOADING)
-        if recording.status is RecordingStatus.UPLOADING:
-            recordings.transition(session, recording, RecordingStatus.UPLOADED)
-        return
-    failed = [t for t in targets if t.status is TargetStatus.FAILED]
-    pending = [t for t in targets if t.status in (TargetStatus.NOT_UPLOADED, TargetStatus.UPLOADING)]
-    if recording.status is RecordingStatus.UPLOADING and failed and not pending:
-        # A retry publishes the one target the recording failed at; another target that failed too
-        # must not leave the recording UPLOADING for ever, so the recording fails at that one next.
-        recordings.fail(session, recording, upload_stage(failed[0].platform).name, failed[0].error_message or "")
-
-
 def _take(session: Session, recording: Recording, target: OutputTarget, stage_name: str) -> None:
     """Claim the target for this run; an UPLOADING target whose run is gone (no running stage row) is resumed."""
     if target.status is TargetStatus.UPLOADING:
@@ -114,14 +94,15 @@ class TargetRunner:
                 reason = "skipped" if target is not None else "not_requested"
                 return TargetOutcome(reason, platform, None, None, {}, 0.0)  # type: ignore[arg-type]
             if target.status is TargetStatus.UPLOADED:
-                _settle_recording(session, recording)
+                settle(session, recording, only_uploaded=True)
                 return TargetOutcome("reused", platform, target.video_id, target.url, {}, 0.0)
             if recording.status is RecordingStatus.TRANSCRIBED:
                 recordings.transition(session, recording, RecordingStatus.UPLOADING)
-            elif recording.status is not RecordingStatus.UPLOADING and not _sibling_failed(recording):
+            elif recording.status is not RecordingStatus.UPLOADING and not failed_publishing(recording):
                 raise InvalidTransitionError(
                     f"recording {recording_id} is {recording.status}; publishing needs it TRANSCRIBED")
             _take(session, recording, target, stage.name)
+            settle(session, recording)
             row = ProcessingStage(recording_id=recording_id, stage=stage.name, status="running", run_id=run_id)
             session.add(row)
             session.flush()
@@ -143,6 +124,7 @@ class TargetRunner:
             recordings.transition_target(session, target, TargetStatus.UPLOADED)
             target.video_id, target.url = published.video_id, published.url
             target.retry_after, target.error_message, target.resume_state = None, None, {}
+            target.parked_attempts = 0
             stage_row = session.get(ProcessingStage, row_id)
             assert stage_row is not None
             stage_row.status, stage_row.completed_at = "completed", utcnow()
@@ -152,7 +134,7 @@ class TargetRunner:
                          details={"platform": platform, "video_id": published.video_id, "url": published.url})
             notify(session, recording.user_id, recording_published(
                 recording_id, recording.title, platform, published.video_id, published.url))
-            _settle_recording(session, recording)
+            settle(session, recording)
         return TargetOutcome("uploaded", platform, published.video_id, published.url, published.metadata, elapsed)
 
     def checkpoint(self, target_id: str) -> Checkpoint:
@@ -188,12 +170,16 @@ class TargetRunner:
             stage_row = session.get(ProcessingStage, row_id)
             assert stage_row is not None
             stage_row.status, stage_row.completed_at, stage_row.error = "failed", utcnow(), message
-            if recording.status is not RecordingStatus.FAILED:
-                recordings.fail(session, recording, stage_name, message)
+            settle(session, recording)
             details: dict[str, Any] = {"platform": platform, "error": message}
             if retry_after is not None:
                 details["retry_after"] = retry_after.isoformat()
             audit.record(session, actor, "target.fail", "output_target", target.id, user_id=recording.user_id,
                          details=details, result="failure")
-            notify(session, recording.user_id, upload_failed(recording_id, recording.title, platform, message, row_id))
+            if retry_after is None:
+                event = upload_failed(recording_id, recording.title, platform, message, row_id)
+            else:  # one notice per parking series: the automatic re-tries of it keep the same key
+                series = target.attempts - target.parked_attempts
+                event = upload_waiting(recording_id, recording.title, platform, retry_after, message, series)
+            notify(session, recording.user_id, event)
         log.warning("recording %s: %s failed: %s", recording_id, stage_name, message)

@@ -81,7 +81,12 @@ class OutputTarget(Base):
     resume_state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Every try, the first and manual retries included."""
+    parked_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Automatic re-tries of a parked target since it was last tried by hand (`LEAP_PARKED_MAX_ATTEMPTS`)."""
     error_message: Mapped[str | None] = mapped_column(Text)
+    takedown_error: Mapped[str | None] = mapped_column(Text)
+    """Why the last `delete --unpublish` could not remove the published video (None once it is gone)."""
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
