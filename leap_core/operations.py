@@ -186,12 +186,29 @@ def ensure_deletable(session: Session, recording: Recording) -> None:
         raise InvalidTransitionError(f"recording {recording.id} has a run queued or in flight; delete refused")
 
 
+def keep_for_takedown(
+    session: Session, actor: Actor, recording: Recording, failures: Sequence[dict[str, Any]]
+) -> OperationReport:
+    """A `delete --unpublish` whose take-down failed somewhere: the recording stays (its target keeps the
+    reason) so the video can still be found and taken down by running the delete again."""
+    report = OperationReport("recording.delete", False)
+    platforms = ", ".join(f"{f['platform']} ({f['error']})" for f in failures)
+    report.refused[recording.id] = (
+        f"kept: the video could not be taken down on {platforms}; run the delete with --unpublish again "
+        "to retry, or add --force to delete the recording and leave the video up")
+    audit.record(session, actor, "recording.delete", "recording", recording.id, user_id=recording.user_id,
+                 details={"kept": True, "takedown_failed": [f["platform"] for f in failures]}, result="failure")
+    return report
+
+
 def delete(
-    session: Session, actor: Actor, recording: Recording, files: RecordingFiles, dry_run: bool = False
+    session: Session, actor: Actor, recording: Recording, files: RecordingFiles, dry_run: bool = False,
+    left_on_platforms: Sequence[dict[str, Any]] = (),
 ) -> OperationReport:
     """Marks the row deleted (it stays, with its history) and asks the launcher to drop the partition.
 
     The caller removes `files` once this transaction has committed, so a failed commit loses nothing.
+    `left_on_platforms` are forced deletions' videos whose take-down failed; the audit names them.
     """
     report = OperationReport("recording.delete", dry_run)
     ensure_deletable(session, recording)
@@ -207,7 +224,10 @@ def delete(
                            reason="delete", requested_by=actor.name, template_id=recording.template_id))
     audit.record(session, actor, report.action, "recording", recording.id, user_id=recording.user_id,
                  details={"status": recording.status.value, "freed_bytes": freed,
-                          "partition_key": recording.partition_key})
+                          "partition_key": recording.partition_key,
+                          **({"forced": True, "left_on_platforms": [
+                              {"platform": f["platform"], "video_id": f["video_id"]} for f in left_on_platforms]}
+                             if left_on_platforms else {})})
     return report
 
 

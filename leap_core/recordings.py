@@ -183,6 +183,11 @@ def retry(session: Session, actor: Actor, rows: Sequence[Recording]) -> list[dic
         )
         if result.rowcount != len(ids):  # type: ignore[attr-defined]
             raise ConcurrentModificationError("some recordings changed while retrying them; nothing was retried")
+    publishing = [i for i, stage in stage_of.items() if stage.platform is not None]
+    if publishing:  # a retry by hand starts a new series of automatic attempts for parked targets
+        session.execute(update(OutputTarget).where(OutputTarget.recording_id.in_(publishing))
+                        .values(parked_attempts=0, version=OutputTarget.version + 1)
+                        .execution_options(synchronize_session=False))
     requests = [
         {"recording_id": r.id, "user_id": r.user_id, "first_stage": stage_of[r.id].name, "reason": "retry",
          "requested_by": actor.name, "template_id": r.template_id, "status": "pending", "created_at": now}

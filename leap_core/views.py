@@ -17,7 +17,7 @@ def recording(r: Recording, targets: list[OutputTarget] | None = None) -> dict[s
     if targets is not None:
         view["targets"] = [
             {"platform": t.platform, "status": t.status.value, "video_id": t.video_id, "url": t.url,
-             "retry_after": t.retry_after, "error": t.error_message}
+             "retry_after": t.retry_after, "error": t.error_message, "takedown_error": t.takedown_error}
             for t in targets
         ]
     return view

@@ -153,20 +153,28 @@ class UserAPI:
         return [outcome for row in rows
                 for outcome in maintenance.republish(self.leap.db, self.leap.settings, self.actor, row.id)]
 
-    def delete(self, recording_id: str, dry_run: bool = False, unpublish: bool = False) -> dict[str, Any]:
+    def delete(
+        self, recording_id: str, dry_run: bool = False, unpublish: bool = False, force: bool = False
+    ) -> dict[str, Any]:
         """Remove the files and the partition; keep the row (as deleted) with its stages and audit.
 
         Published videos stay on their platforms unless `unpublish`; each platform's result is reported.
+        If a take-down fails the recording is kept (refused, with the reason on its target) so the
+        video is never orphaned: calling again retries the failed take-downs only; `force` deletes anyway.
         """
         unpublished: list[dict[str, Any]] = []
         if unpublish and not dry_run:
             with self.leap.db.session() as session:  # refuse before any platform call
                 operations.ensure_deletable(session, *recordings.load_owned(session, self.user_id, [recording_id]))
             unpublished = maintenance.unpublish(self.leap.db, self.leap.settings, self.actor, recording_id)
+        left = [u for u in unpublished if u["result"] == "failure"]
         with self.leap.db.session() as session:
             (row,) = recordings.load_owned(session, self.user_id, [recording_id])
+            if left and not force:
+                return {**operations.keep_for_takedown(session, self.actor, row, left).as_dict(),
+                        "unpublished": unpublished}
             files = recording_files(self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension)
-            report = operations.delete(session, self.actor, row, files, dry_run)
+            report = operations.delete(session, self.actor, row, files, dry_run, left_on_platforms=left)
         if not dry_run:
             files.remove()
         return {**report.as_dict(), "unpublished": unpublished}

@@ -111,13 +111,21 @@ def retry(
 def delete(
     recording_id: str,
     unpublish: bool = typer.Option(False, "--unpublish", help="Also delete the published videos on the platforms."),
+    force: bool = typer.Option(False, "--force", help="With --unpublish: delete even if a take-down failed "
+                               "(the video stays on that platform)."),
     dry_run: bool = DryRunOption, as_json: bool = JsonOption,
 ) -> None:
-    """Remove the files and the partition; the row stays as deleted, with its history and audit."""
-    report = context.me().delete(recording_id, dry_run, unpublish)
+    """Remove the files and the partition; the row stays as deleted, with its history and audit.
+
+    With --unpublish, a platform that refuses the take-down keeps the recording (exit code 1, the reason
+    on its target): run the same command again to retry the failed take-downs, or add --force.
+    """
+    report = context.me().delete(recording_id, dry_run, unpublish, force)
     _report(report, as_json)
     if not as_json and report["unpublished"]:
         emit(report["unpublished"], False, ["platform", "video_id", "result", "error"])
+    if report["refused"]:
+        raise typer.Exit(1)
 
 
 @recordings_app.command("republish")

@@ -49,7 +49,8 @@ def published_videos(db: Database, settings: Settings, recording_id: str) -> tup
         targets = session.scalars(select(OutputTarget).where(
             OutputTarget.recording_id == recording_id, OutputTarget.status == TargetStatus.UPLOADED,
             OutputTarget.platform.in_(PUBLISHING_PLATFORMS), OutputTarget.video_id.is_not(None)))
-        videos = [PublishedVideo(t.id, t.platform, str(t.video_id)) for t in targets]
+        videos = [PublishedVideo(t.id, t.platform, str(t.video_id)) for t in targets
+                  if not (t.resume_state or {}).get("unpublished_at")]  # already taken down
         return snapshot(session, recording, settings), videos
 
 
@@ -58,10 +59,12 @@ def _record(db: Database, actor: Actor, action: str, stage_input: StageInput, vi
     outcome = {"recording_id": stage_input.recording_id, "platform": video.platform, "video_id": video.video_id,
                "result": "failure" if error else "success", "error": error}
     with db.session() as session:
-        if action == "target.unpublish" and error is None:
+        if action == "target.unpublish":
             target = session.get_one(OutputTarget, video.target_id)
-            target.resume_state = {"unpublished_at": utcnow().isoformat()}
-            target.url = None
+            target.takedown_error = error  # the failed take-down stays visible until a retry removes the video
+            if error is None:
+                target.resume_state = {"unpublished_at": utcnow().isoformat()}
+                target.url = None
         audit.record(session, actor, action, "output_target", video.target_id, user_id=stage_input.user_id,
                      details={k: v for k, v in outcome.items() if k != "result"},
                      result="failure" if error else "success")
@@ -110,5 +113,9 @@ def republish(db: Database, settings: Settings, actor: Actor, recording_id: str)
 
 
 def unpublish(db: Database, settings: Settings, actor: Actor, recording_id: str) -> list[dict[str, Any]]:
-    """Delete every published video of the recording on its platform."""
+    """Delete every published video of the recording still up on its platform.
+
+    A video already taken down by an earlier call is skipped, so calling this again retries exactly the
+    take-downs that failed (each failure is kept on its target as `takedown_error`).
+    """
     return _for_each_video(db, settings, actor, recording_id, "target.unpublish", _take_down)

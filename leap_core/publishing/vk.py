@@ -144,11 +144,12 @@ class VkPublisher:
             raise UnfitToken("the token lacks the video right")
 
     def update_metadata(self, video_id: str, req: PublishRequest) -> None:
+        """`video.edit` names the description `desc` (`video.save` says `description`, and VK ignores
+        parameters it does not know, so the wrong name silently kept the old description)."""
         owner_id, vid = _split(video_id)
-        params = {
-            k: v for k, v in self._save_params(req).items() if k not in {"group_id", "album_id", "wallpost"}
-        }
-        self._call("video.edit", {**params, "owner_id": owner_id, "video_id": vid})
+        saved = self._save_params(req)
+        params = {k: v for k, v in saved.items() if k not in {"group_id", "album_id", "wallpost", "description"}}
+        self._call("video.edit", {**params, "desc": saved["description"], "owner_id": owner_id, "video_id": vid})
 
     def delete(self, video_id: str) -> None:
         owner_id, vid = _split(video_id)

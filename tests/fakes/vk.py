@@ -140,7 +140,10 @@ class FakeVK(ServedFake):
         video = self.videos.get(f"{params['owner_id']}_{params['video_id']}")
         if video is None:
             return _error(100, "One of the parameters specified was missing or invalid: video not found")
-        video.update({k: v for k, v in params.items() if k in {"name", "description", "privacy_view"}})
+        # Like VK, `video.edit` takes the description as `desc` and ignores parameters it does not know.
+        video.update({k: v for k, v in params.items() if k in {"name", "privacy_view"}})
+        if "desc" in params:
+            video["description"] = params["desc"]
         return Reply.json({"response": 1})
 
     def _delete(self, params: dict[str, str]) -> Reply:

@@ -170,8 +170,10 @@ def test_updating_and_deleting_address_the_published_video(vk: FakeVK, video: Pa
     client = publisher(vk)
     result = client.publish(request_for(video), resume_state=None, checkpoint=Recorder())
 
-    client.update_metadata(result.video_id, request_for(video, title="Lecture 3 (fixed)"))
+    client.update_metadata(result.video_id, request_for(video, title="Lecture 3 (fixed)", description="Bases, redone."))
     assert vk.videos[result.video_id]["name"] == "Lecture 3 (fixed)"
+    assert vk.videos[result.video_id]["description"] == "Bases, redone."
+    assert "description" not in vk.calls_to("video.edit")[0]  # VK would ignore it
 
     client.delete(result.video_id)
     assert vk.videos == {}
