@@ -118,7 +118,7 @@ def test_a_parked_target_is_requested_again_when_due_and_given_up_after_the_limi
         for target in session.scalars(select(OutputTarget).where(OutputTarget.recording_id.in_([due, exhausted]))):
             target.status = TargetStatus.FAILED
             target.retry_after = utcnow() - timedelta(minutes=1)
-            target.attempts = 1 if target.recording_id == due else 3
+            target.parked_attempts = 1 if target.recording_id == due else 3
     with alice.leap.db.session() as session:
         assert request_due_parked(session, Actor("launcher", origin="sensor"), max_attempts=3) == [due]
     assert [r.reason for r in requests_for(alice, due)] == ["parked"]
@@ -126,7 +126,7 @@ def test_a_parked_target_is_requested_again_when_due_and_given_up_after_the_limi
     assert requests_for(alice, exhausted) == []
     with alice.leap.db.session() as session:
         (note,) = session.scalars(select(Notification).where(Notification.user_id == alice.user_id))
-        assert note.event_type == "upload.gave_up"
+        assert note.event_type == "upload.failed" and "gave up after 3 automatic attempts" in note.body
     with alice.leap.db.session() as session:
         assert request_due_parked(session, Actor("launcher", origin="sensor"), max_attempts=3) == []
 

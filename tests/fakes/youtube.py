@@ -173,6 +173,9 @@ class FakeYouTube(ServedFake):
         self.refresh_token = "1//fake-refresh-token-for-tests"
         self.revoked = False
         self.bytes_received = 0
+        self._hold: threading.Event | None = None
+        self._hold_after = 0
+        self.held = 0
 
     @property
     def url(self) -> str:
@@ -200,6 +203,18 @@ class FakeYouTube(ServedFake):
 
     def revoke(self) -> None:
         self.revoked = True
+
+    def hold_chunks(self, after: int) -> None:
+        """Upload chunks after the first `after` wait, unread, until `release()` and are then refused: the
+        uploading process can be killed with an upload half done at a known offset."""
+        with self._lock:
+            self._hold, self._hold_after = threading.Event(), after
+
+    def release(self) -> None:
+        with self._lock:
+            hold, self._hold = self._hold, None
+        if hold is not None:
+            hold.set()
 
     def expire_sessions(self) -> None:
         with self._lock:
@@ -300,6 +315,10 @@ class FakeYouTube(ServedFake):
             return error_reply(404, "notFound", "upload session not found")
         if span == "*":
             return self._session_state(session)
+        held = self._held()
+        if held is not None:
+            held.wait(120)
+            return error_reply(503, "backendError", "held chunk refused")
         failure = self._failed("chunk")
         start = int(span.split("-")[0])
         if failure or start != session.received:
@@ -311,6 +330,16 @@ class FakeYouTube(ServedFake):
             session.received += received[0]
             self.bytes_received += received[0]
         return self._session_state(session)
+
+    def _held(self) -> threading.Event | None:
+        with self._lock:
+            if self._hold is None:
+                return None
+            if self._hold_after:
+                self._hold_after -= 1
+                return None
+            self.held += 1
+            return self._hold
 
     def _session_state(self, session: UploadSession) -> Reply:
         if session.received < session.size:

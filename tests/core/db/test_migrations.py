@@ -23,5 +23,5 @@ def test_every_migration_downgrades_and_upgrades_again(database_url: str) -> Non
     db = Database(database_url)
     db.upgrade()
     with db.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+        assert MigrationContext.configure(connection).get_current_revision() == "0004"
     db.dispose()
