@@ -8,6 +8,7 @@ platform; unset means the platform's real address.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     storage_dir: Path | None = None
     export_dir: Path | None = None
     inbox_dir: Path | None = None
+    local_source_roots: str = ""
+    """Folders (separated like PATH, by `:` on Linux) under which users may add local sources; the inbox is one."""
     secret_key: str | None = Field(default=None, repr=False)
     actor: str | None = None
     log_format: Literal["json", "text"] = "text"
@@ -105,6 +108,17 @@ class Settings(BaseSettings):
     @property
     def resolved_inbox_dir(self) -> Path:
         return (self.inbox_dir or self.resolved_home / "inbox").expanduser().resolve()
+
+    @property
+    def allowed_local_source_roots(self) -> list[Path]:
+        """LEAP_LOCAL_SOURCE_ROOTS resolved, plus the inbox: the only folders a local source may be under."""
+        given = [Path(p) for p in self.local_source_roots.split(os.pathsep) if p.strip()]
+        return [p.expanduser().resolve() for p in given] + [self.resolved_inbox_dir]
+
+    @property
+    def leap_folders(self) -> dict[str, Path]:
+        """The folders LEAP itself writes, which no local source may overlap."""
+        return {"storage": self.resolved_storage_dir, "export": self.resolved_export_dir}
 
     @property
     def secret_keys(self) -> list[str]:

@@ -22,6 +22,7 @@ from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunReq
 from leap_core.db.types import new_ulid, utcnow
 from leap_core.errors import ConcurrentModificationError, InvalidTransitionError, NotFoundError
 from leap_core.naming import partition_key
+from leap_core.paths import safe_extension
 from leap_core.quotas import effective_quotas
 from leap_core.sources.base import SourceFile
 from leap_core.stages import DOWNLOAD, stage_named
@@ -113,7 +114,7 @@ def register(
         source_name=file.name,
         source_size=file.size,
         source_extra=dict(file.extra),
-        extension=file.extension,
+        extension=safe_extension(file.extension),
         recorded_at=recorded_at,
         status=status,
         duration_s=file.duration_s,

@@ -1,7 +1,8 @@
 """Where a recording's files live: `<storage>/<user_slug>/<recording_id>/<fixed name>`.
 
 Every stage derives its paths here, from the recording alone, so a retry or a backfill finds the
-previous stage's output without any state passed between runs.
+previous stage's output without any state passed between runs. The folder and the source's extension
+go through `leap_core.paths`, so no platform-supplied value can place a file outside storage.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from leap_core.paths import inside, safe_extension
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class RecordingFiles:
 
     @property
     def source(self) -> Path:
-        return self.root / f"source.{self.extension}"
+        return self.root / f"source.{safe_extension(self.extension)}"
 
     @property
     def trimmed(self) -> Path:
@@ -54,4 +57,4 @@ class RecordingFiles:
 
 
 def recording_files(storage_dir: Path, user_slug: str, recording_id: str, extension: str) -> RecordingFiles:
-    return RecordingFiles(storage_dir / user_slug / recording_id, extension)
+    return RecordingFiles(inside(storage_dir, user_slug, recording_id), safe_extension(extension))

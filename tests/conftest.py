@@ -41,7 +41,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_leap(tmp_path: Path, url: str) -> Leap:
-    settings = Settings(home=tmp_path / "home", database_url=url)
+    settings = Settings(home=tmp_path / "home", database_url=url, local_source_roots=str(tmp_path))
     return Leap(settings, Database(url))
 
 

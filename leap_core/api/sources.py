@@ -15,7 +15,7 @@ from leap_core import audit, credentials, views
 from leap_core.db.models import AutomationJob, Source, Template
 from leap_core.errors import NotFoundError, ValidationError
 from leap_core.sources.base import DEFAULT_PREFERRED_TYPES
-from leap_core.sources.sync import sync_sources
+from leap_core.sources.sync import confined_folder, sync_sources
 
 if TYPE_CHECKING:
     from leap_core.api.users import UserAPI
@@ -43,8 +43,13 @@ class SourcesAPI:
         self.user = user
 
     def add_local(self, name: str, path: Path) -> dict[str, Any]:
-        """Watch a folder on this machine: media files dropped into it become recordings."""
-        folder = path.expanduser().resolve()
+        """Watch a folder on this machine: media files dropped into it become recordings.
+
+        Only under a root an admin allows, clear of LEAP's own folders and of other users' sources; the
+        folder is created only once all of that holds (see `leap_core.paths`).
+        """
+        with self.user.leap.db.session() as session:
+            folder = confined_folder(session, self.user.leap.settings, self.user.user_id, path)
         folder.mkdir(parents=True, exist_ok=True)
         return self._add(name, "local", {"path": str(folder)}, None)
 

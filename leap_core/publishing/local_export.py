@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from leap_core.errors import StageError
+from leap_core.paths import inside
 from leap_core.storage import RecordingFiles
 
 
@@ -17,7 +18,7 @@ def export_recording(
     """Copy the video, subtitles, transcript and topics plus a metadata.json; a re-run replaces the folder."""
     if not video.exists():
         raise StageError("upload:local", f"the trimmed video {video.name} is missing; retry from the trim stage")
-    final = export_root / folder
+    final = inside(export_root, *folder.split("/"))
     staging = final.parent / f".{final.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -1,7 +1,13 @@
-"""A folder on this machine as a source: the embedded default's inbox."""
+"""A folder on this machine as a source: the embedded default's inbox.
+
+Where the folder may be is decided before a client is made (`leap_core.paths.confine_local_source`);
+inside it, a symlink that leads out of the folder is neither listed nor read, so a link planted after
+the source was added cannot reach another user's files or LEAP's storage.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -9,7 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from leap_core.errors import StageError
+from leap_core.paths import is_within
 from leap_core.sources.base import ProgressCallback, SourceFile
+
+log = logging.getLogger(__name__)
 
 MEDIA_EXTENSIONS = frozenset(
     {"mp4", "mkv", "mov", "webm", "avi", "m4v", "m4a", "mp3", "wav", "aac", "ogg", "flac"}
@@ -31,11 +40,14 @@ class LocalFolderSource:
     def list_files(self) -> Iterator[SourceFile]:
         if not self.path.is_dir():
             return
-        for root, _dirs, names in os.walk(self.path):
+        for root, _dirs, names in os.walk(self.path):  # symlinked folders are not descended into
             for name in sorted(names):
                 full = Path(root) / name
                 extension = full.suffix.lower().lstrip(".")
                 if name.startswith(".") or extension not in MEDIA_EXTENSIONS:
+                    continue
+                if full.is_symlink() and not is_within(full, self.path):
+                    log.warning("skipping %s in a local source: a symlink leading out of the folder", name)
                     continue
                 stat = full.stat()
                 yield SourceFile(
@@ -47,7 +59,9 @@ class LocalFolderSource:
                 )
 
     def download(self, file: SourceFile, dest: Path, progress: ProgressCallback | None = None) -> int:
-        src = self.path / file.file_id
+        src = (self.path / file.file_id).resolve()  # read where it leads now, checked, not the link again
+        if not is_within(src, self.path):
+            raise StageError("download", f"source file {file.file_id!r} leads out of {self.path}; not read")
         if not src.is_file():
             raise StageError("download", f"source file {file.file_id!r} is no longer in {self.path}")
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from leap_core import audit, recordings, templates
+from leap_core import audit, paths, recordings, templates
 from leap_core.audit import Actor
 from leap_core.config import Settings, get_settings
 from leap_core.credentials import reveal
@@ -28,7 +28,7 @@ from leap_core.db.types import utcnow
 from leap_core.errors import LeapError, QuotaExceededError, ValidationError
 from leap_core.notifications.events import notify, source_credential_failed
 from leap_core.secrets import SecretBox
-from leap_core.sources.base import DEFAULT_PREFERRED_TYPES, SourceAuthError, SourceClient, SourceFile
+from leap_core.sources.base import DEFAULT_PREFERRED_TYPES, SourceAuthError, SourceClient, SourceError, SourceFile
 from leap_core.sources.local import LocalFolderSource
 from leap_core.states import RecordingStatus
 
@@ -109,9 +109,29 @@ def client_for(
     raise ValidationError(f"source kind {source.kind!r} is not supported")
 
 
+def confined_folder(session: Session, settings: Settings, user_id: str, path: Path) -> Path:
+    """The resolved folder `user_id` may read as a local source now, or a PathEscapeError saying why not.
+
+    Checked when a source is added and again before every listing and download, so a folder (or a
+    folder on its path) replaced later by a symlink to somewhere else is never followed.
+    """
+    others = session.scalars(select(Source.config).where(Source.kind == "local", Source.user_id != user_id))
+    return paths.confine_local_source(path, settings.allowed_local_source_roots, settings.leap_folders,
+                                      [Path(config["path"]) for config in others if config and config.get("path")])
+
+
 def open_client(
     session: Session, source: Source, settings: Settings, credentials: CredentialReader | None = None
 ) -> SourceClient:
+    if source.kind == "local":
+        stored = Path((source.config or {})["path"])
+        try:
+            folder = confined_folder(session, settings, source.user_id, stored)
+        except paths.PathEscapeError as exc:
+            raise SourceError(f"the folder is no longer readable as a local source: {exc}") from None
+        if folder != stored:
+            raise SourceError(f"the folder {stored} now leads to {folder} (a symlink); re-add the source")
+        return LocalFolderSource(folder)
     read = credentials or stored_credentials(settings)
     secret = read(session, source.credential_id) if source.credential_id else None
     return client_for(source, secret, settings)

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from leap_core.paths import safe_extension
 from leap_core.sources.base import DEFAULT_PREFERRED_TYPES, ProgressCallback, SourceFile
 from leap_core.sources.http import (
     API_TIMEOUT,
@@ -134,7 +135,7 @@ def _source_file(meeting: Mapping[str, Any], file: Mapping[str, Any]) -> SourceF
     else:
         duration_s = None
     size = file.get("file_size")
-    extension = str(file.get("file_extension") or file.get("file_type") or "mp4").lower()
+    extension = safe_extension(str(file.get("file_extension") or file.get("file_type") or "mp4"))
     return SourceFile(
         file_id=str(file["id"]),
         name=str(meeting.get("topic") or f"Zoom meeting {meeting.get('id', '')}".strip()),

@@ -24,6 +24,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) 
     """LEAP_HOME and LEAP_DATABASE_URL for the CLI, with its cached `Leap` rebuilt around each test."""
     monkeypatch.setenv("LEAP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("LEAP_DATABASE_URL", database_url)
+    monkeypatch.setenv("LEAP_LOCAL_SOURCE_ROOTS", str(tmp_path))
     context.leap.cache_clear()
     yield tmp_path
     context.leap.cache_clear()
