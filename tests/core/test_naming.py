@@ -22,6 +22,7 @@ def test_latin_accents_fold_and_nothing_readable_falls_back() -> None:
 
 
 def test_a_long_russian_title_is_cut_to_fit_the_key() -> None:
-    key = partition_key(datetime(2026, 12, 3), "demo", "Очень длинное название лекции " * 10, "01JEXAMPLE00000000D8R3BV74")
+    title = "Очень длинное название лекции " * 10
+    key = partition_key(datetime(2026, 12, 3), "demo", title, "01JEXAMPLE00000000D8R3BV74")
     assert len(key) <= PARTITION_KEY_MAX
     assert key.startswith("20261203-demo-ochen-dlinnoe-nazvanie")
