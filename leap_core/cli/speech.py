@@ -18,6 +18,7 @@ import typer
 from leap_core.cli.output import JsonOption, emit, emit_json, progress_enabled, reported_errors
 from leap_core.config import Settings, get_settings
 from leap_core.errors import ValidationError
+from leap_core.speech.languages import spoken_language
 from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
 from leap_core.speech.topics import make_topic_extractor
 from leap_core.speech.transcribers import Transcriber, make_transcriber
@@ -81,7 +82,7 @@ def transcribe(
     chosen = _backend(backend, settings.transcriber, "--backend")
     with reported_errors():
         work_dir = _work_dir(settings, file)
-        transcriber = _transcriber(settings, chosen, language or settings.whisper_language)
+        transcriber = _transcriber(settings, chosen, spoken_language(language or settings.whisper_language))
         transcript = _run(transcriber, file, work_dir, progress_enabled(as_json))
         shutil.rmtree(work_dir, ignore_errors=True)
         cues = build_cues(transcript)
