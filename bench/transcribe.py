@@ -9,6 +9,11 @@ transcribes it twice, each in a fresh process on the same machine:
   model and options, i.e. what LEAP's chunking, persistence and filtering cost or save;
 - sequential: plain `WhisperModel.transcribe` with greedy decoding, LEAP's previous default, for scale.
 
+`--voices` instead transcribes the tuning and judging voices of `tests/fixtures/voices.py` (espeak-ng
+variants of speaker, speed and pitch, each ~1-1.5 min), per voice: LEAP (tiny.en), plain sequential
+faster-whisper (beam 5, VAD: the accuracy reference), and the multilingual base model batched; plus the
+Russian lecture in espeak-ng `-v ru` and in Festival's unit-selection voice, forced to `ru`.
+
 Reported: real-time factor (audio seconds per wall second; the issue's goal is >= 40x on 2 cores),
 WER after case/punctuation/number normalisation (goal <= 6%), and each process's peak RSS.
 """
@@ -128,7 +133,27 @@ def _sequential(audio: str, threads: int) -> str:
     return " ".join(s.text.strip() for s in segments)
 
 
-RUNS: dict[str, Callable[[str, int], str]] = {"leap": _leap, "reference": _reference, "sequential": _sequential}
+def _sequential_beam5(audio: str, threads: int) -> str:
+    segments, _ = _plain_model(threads).transcribe(audio, beam_size=5, vad_filter=True, language="en")
+    return " ".join(s.text.strip() for s in segments)
+
+
+def _base(audio: str, threads: int, language: str = "en") -> str:
+    from leap_core.speech.models import base_path
+
+    model = WhisperModel(str(base_path()), device="cpu", compute_type="int8", cpu_threads=threads)
+    segments, _ = BatchedInferencePipeline(model).transcribe(audio, beam_size=5, batch_size=8, language=language)
+    return " ".join(s.text.strip() for s in segments)
+
+
+def _base_ru(audio: str, threads: int) -> str:
+    return _base(audio, threads, "ru")
+
+
+RUNS: dict[str, Callable[[str, int], str]] = {
+    "leap": _leap, "reference": _reference, "sequential": _sequential, "seq-beam5": _sequential_beam5,
+    "base": _base, "base-ru": _base_ru,
+}
 
 
 def _worker(name: str, audio: str, threads: int, results: multiprocessing.Queue) -> None:
@@ -155,8 +180,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60])
     parser.add_argument("--quick", action="store_true", help="one 2-minute lecture")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for Whisper (0: all cores)")
-    parser.add_argument("--runs", nargs="+", choices=sorted(RUNS), default=list(RUNS))
+    parser.add_argument("--runs", nargs="+", choices=sorted(RUNS), default=["leap", "reference", "sequential"])
+    parser.add_argument("--voices", action="store_true", help="per-voice rows (tuning and judging voices)")
     args = parser.parse_args()
+    if args.voices:
+        by_voice(args.threads)
+        return
     sizes = [2.0] if args.quick else args.minutes
     header = f"{'lecture':>8} {'run':>10} {'audio s':>8} {'wall s':>7} {'RTF':>6} {'WER':>6} {'peak MiB':>9}"
     print(header)
@@ -168,6 +197,33 @@ def main() -> None:
             wer = word_error_rate(reference, text)
             print(f"{minutes:>6g} m {name:>10} {duration:>8.0f} {elapsed:>7.1f} {duration / elapsed:>5.1f}x "
                   f"{wer:>6.1%} {peak:>9.0f}", flush=True)
+
+
+def by_voice(threads: int) -> None:
+    """Each voice through LEAP, the sequential beam-5 reference and the multilingual model."""
+    from tests.fixtures.voices import (
+        JUDGING_TEXT,
+        RUSSIAN_ESPEAK,
+        RUSSIAN_FESTIVAL,
+        RUSSIAN_TEXT,
+        TUNING_TEXT,
+        VOICES,
+        festival_available,
+        speak,
+    )
+
+    header = f"{'voice':>18} {'role':>8} {'run':>10} {'audio s':>8} {'RTF':>6} {'WER':>6}"
+    print(header)
+    print("-" * len(header))
+    cases = [(v, TUNING_TEXT if v.role == "tuning" else JUDGING_TEXT, ("leap", "seq-beam5", "base")) for v in VOICES]
+    russian = [RUSSIAN_ESPEAK, *([RUSSIAN_FESTIVAL] if festival_available() else [])]
+    cases += [(v, RUSSIAN_TEXT, ("base-ru",)) for v in russian]
+    for voice, text, runs in cases:
+        spoken = speak(voice, text)
+        for name in runs:
+            hypothesis, elapsed, _ = measure(name, spoken.path, threads)
+            print(f"{voice.name:>18} {voice.role:>8} {name:>10} {spoken.duration:>8.0f} "
+                  f"{spoken.duration / elapsed:>5.1f}x {word_error_rate(text, hypothesis):>6.1%}", flush=True)
 
 
 if __name__ == "__main__":

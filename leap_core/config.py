@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     topics_backend: Literal["local", "openai"] = "local"
     whisper_model: str | None = None
     whisper_threads: int = 0
+    whisper_language: str = "en"
+    """A language code, or `auto` (a vote over windows of speech); a template's `language` wins over it."""
+    whisper_multilingual_model: str = "base"
+    """For every language but English: `base` is the bundled multilingual model, else a model directory."""
+    whisper_model_cache: Path | None = None
+    """Where the bundled multilingual model is assembled on first use (default ~/.cache/leap/models)."""
     openai_base_url: str | None = None
     openai_transcribe_model: str = "whisper-1"
     openai_topics_model: str = "gpt-4o-mini"

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime
 
+from slugify import slugify as _transliterated
+
 PARTITION_KEY_MAX = 80
-_NON_SLUG = re.compile(r"[^a-z0-9]+")
+_REPLACEMENTS = [["ц", "c"], ["Ц", "C"]]
+"""Unidecode spells ц "ts"; the shorter "c" (as in "lekciia") is how LEAP's Russian-speaking users read it."""
 
 
 def slugify(text: str, fallback: str = "untitled") -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
-    return slug or fallback
+    """Lowercase ASCII words joined by hyphens, other scripts transliterated ("Лекция 1" -> "lekciia-1"):
+    an operator reads a key, so dropping every Cyrillic letter (as plain ASCII folding did) loses the title."""
+    return _transliterated(text, replacements=_REPLACEMENTS) or fallback
 
 
 def partition_key(recorded_at: datetime, user_slug: str, title: str, recording_id: str) -> str:

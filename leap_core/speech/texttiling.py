@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from leap_core.speech.russian import is_cyrillic, russian_term
 from leap_core.speech.stopwords import STOPWORDS
 from leap_core.speech.words import TimedWord
 
@@ -24,10 +25,13 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
 def term(word: str) -> str | None:
-    """A crude stem for content words (plural and possessive folded), None for function words."""
+    """A crude stem for content words (plural and possessive folded), None for function words.
+    Cyrillic words get Russian stop words and the Snowball stemmer instead (leap_core.speech.russian)."""
     match = _TOKEN.search(word.lower())
     if match is None:
         return None
+    if is_cyrillic(match.group(0)):
+        return russian_term(match.group(0))
     token = match.group(0).removesuffix("'s")
     if token in STOPWORDS or len(token) < 3:
         return None

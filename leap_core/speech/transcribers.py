@@ -33,16 +33,20 @@ def make_transcriber(
     base_url: str | None = None,
     timeout: float = 300.0,
     max_retries: int = 4,
+    multilingual_model: str = "base",
+    cache_dir: Path | None = None,
 ) -> Transcriber:
     """`model=None` is each backend's default: the bundled tiny.en locally, `whisper-1` on OpenAI."""
     # Backends imported in their branch: faster-whisper and `openai` are heavy (keeps run-worker start-up fast).
     if backend == "local":
         from leap_core.speech.local_whisper import LocalWhisperTranscriber
 
-        return LocalWhisperTranscriber(model=model, threads=threads, language=language)
+        return LocalWhisperTranscriber(model=model, threads=threads, language=language,
+                                       multilingual_model=multilingual_model, cache_dir=cache_dir)
     if backend == "openai":
         from leap_core.speech.openai_whisper import OpenAITranscriber
 
         return OpenAITranscriber(api_key=api_key, base_url=base_url, model=str(model or "whisper-1"),
-                                 language=language, timeout=timeout, max_retries=max_retries)
+                                 language=None if language == "auto" else language, timeout=timeout,
+                                 max_retries=max_retries)
     raise ValidationError(f"unknown transcription backend {backend!r}: expected 'local' or 'openai'")

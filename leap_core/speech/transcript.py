@@ -24,6 +24,8 @@ class Segment(BaseModel):
 
 class Transcript(BaseModel):
     language: str
+    language_probability: float | None = None
+    """Set when the language was detected (`auto`): the vote's share of probability, 0 to 1."""
     duration: float
     backend: str
     model: str

@@ -44,5 +44,7 @@ class Template(Base):
     trim: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     targets: Mapped[list[str]] = mapped_column(JSONType, default=list)
     presets: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    """A code ("ru") or "auto" for transcription; None: the deployment's LEAP_WHISPER_LANGUAGE."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
