@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = 10.0
     smtp_ca_file: Path | None = None
     webhook_timeout_s: float = 10.0
+    # The Zoom webhook receiver (`leap webhooks serve`): where it listens, how old a signed request may be.
+    webhooks_host: str = "127.0.0.1"
+    webhooks_port: int = 8787
+    zoom_webhook_tolerance_s: float = 300.0
     notify_max_attempts: int = 8
     notify_backoff_s: float = 30.0
     notify_backoff_max_s: float = 6 * 3600.0

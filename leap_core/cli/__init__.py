@@ -15,6 +15,7 @@ from leap_core.cli import admin, credentials, media, notifications, recordings, 
 from leap_core.cli import automation as automation_cli
 from leap_core.cli import sources as sources_cli
 from leap_core.cli import templates as templates_cli
+from leap_core.cli import webhooks as webhooks_cli
 from leap_core.cli.output import fail
 from leap_core.config import get_settings
 from leap_core.errors import LeapError
@@ -54,6 +55,7 @@ app.add_typer(media.app, name="media")
 app.add_typer(sources_cli.app, name="sources")
 app.add_typer(templates_cli.app, name="templates")
 app.add_typer(automation_cli.app, name="automation")
+app.add_typer(webhooks_cli.app, name="webhooks")
 
 
 def main() -> None:
