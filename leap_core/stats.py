@@ -218,7 +218,7 @@ def stage_times(session: Session, period: DateRange = ALL_TIME, user_id: str | N
     """
     dialect = session.get_bind().dialect.name
     seconds = _attempt_seconds(dialect).label("seconds")
-    attempts: Select[Any] = (
+    attempts: Select[*tuple[Any, ...]] = (
         select(ProcessingStage.stage.label("stage"), seconds)
         .where(ProcessingStage.status == "completed", ProcessingStage.completed_at.is_not(None),
                *period.conditions(ProcessingStage.started_at))
@@ -234,7 +234,7 @@ def stage_times(session: Session, period: DateRange = ALL_TIME, user_id: str | N
     return df.sort_values("mean_s", ascending=False, ignore_index=True).round(3)
 
 
-def _percentile_query(attempts: Select[Any], dialect: str) -> Select[Any]:
+def _percentile_query(attempts: Select[*tuple[Any, ...]], dialect: str) -> Select[*tuple[Any, ...]]:
     if dialect == "postgresql":
         rows = attempts.subquery()
         return (
