@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     source_stable_scans: int = 2
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50
+    retention_batch_size: int = 500
     source_sync_interval_s: float = 60.0
     local_sync_interval_s: float = 10
     launch_confirm_seconds: int = 120

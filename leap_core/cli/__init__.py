@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from leap_core.cli import admin, credentials, media, notifications, recordings, setup, speech, tasks
+from leap_core.cli import admin, archive, credentials, media, notifications, recordings, setup, speech, tasks
 from leap_core.cli import automation as automation_cli
 from leap_core.cli import sources as sources_cli
 from leap_core.cli import templates as templates_cli
@@ -45,6 +45,7 @@ def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
 
 setup.register(app)
 recordings.register(app)
+archive.register(app)
 admin.register(app)
 tasks.register(app)
 notifications.register(app)

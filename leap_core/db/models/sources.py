@@ -44,5 +44,7 @@ class Template(Base):
     trim: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     targets: Mapped[list[str]] = mapped_column(JSONType, default=list)
     presets: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
+    retention: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
+    """`days` after publishing until the recording is archived; `delete_source_after_download` (Zoom)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
