@@ -30,7 +30,8 @@ from leap_core import audit, usage
 from leap_core.audit import Actor
 from leap_core.db.models import Recording, RecordingArchive, RunRequest, Template, User
 from leap_core.db.types import utcnow
-from leap_core.errors import InvalidTransitionError, ValidationError
+from leap_core.errors import InvalidTransitionError, LeapError, ValidationError
+from leap_core.sources.base import SourceClient, SourceFile
 from leap_core.states import RecordingStatus
 from leap_core.storage import RecordingFiles, recording_files
 
@@ -203,3 +204,18 @@ def live_partition_count(session: Session) -> int:
 def ensure_not_archived(recording: Recording) -> None:
     if recording.archived_at is not None:
         raise InvalidTransitionError(f"recording {recording.id} is archived; restore it first")
+
+
+def trash_source_copy(client: SourceClient, file: SourceFile, written: int) -> dict[str, Any]:
+    """After a download, move the platform's copy to its trash when the template asks and the copy is
+    verified (the bytes written equal the size the platform announced); never fails the download."""
+    trash = getattr(client, "trash", None)
+    if trash is None:
+        return {"result": "kept", "reason": "this source keeps no cloud copy LEAP can remove"}
+    if file.size is None or written != file.size:
+        return {"result": "kept", "reason": f"download not verified: {written} bytes, announced {file.size}"}
+    try:
+        trash(file)
+    except LeapError as exc:
+        return {"result": "kept", "reason": str(exc).splitlines()[0]}
+    return {"result": "trashed"}

@@ -76,6 +76,7 @@ def template_snapshot(template: Template | None) -> dict[str, Any]:
     return {
         "id": template.id, "name": template.name, "targets": list(template.targets),
         "trim": dict(template.trim), "presets": dict(template.presets), "exclude_blank": template.exclude_blank,
+        "retention": dict(template.retention or {}),
     }
 
 
