@@ -206,6 +206,8 @@ def reset(session: Session, actor: Actor, recording: Recording, in_flight: bool)
         )
     if in_flight:
         raise InvalidTransitionError(f"recording {recording.id} has a run in flight; reset refused")
+    if recording.archived_at is not None:
+        raise InvalidTransitionError(f"recording {recording.id} is archived; restore it before a reset")
     before = recording.status
     recording.status = RecordingStatus.INITIALIZED
     recording.failed = False

@@ -150,6 +150,8 @@ class UserAPI:
         """Update published videos' title, description, tags, chapters and captions; never uploads again."""
         with self.leap.db.session() as session:
             rows = recordings.load_owned(session, self.user_id, recording_ids)
+        for row in rows:  # republishing reads the captions and chapters from the recording's files
+            retention.ensure_not_archived(row)
         return [outcome for row in rows
                 for outcome in maintenance.republish(self.leap.db, self.leap.settings, self.actor, row.id)]
 

@@ -165,3 +165,18 @@ def test_a_bad_retention_policy_is_refused_at_save(
         alice.templates_api.update("inbox", retention=policy)
     assert str(refused.value).replace(",", "") == reason.replace(",", "")
     assert alice.templates()[0]["retention"] == {}
+
+
+def test_an_archived_recording_must_be_restored_before_a_reset_or_a_republish(
+    alice: UserAPI, published: tuple[str, Path]
+) -> None:
+    from leap_core.errors import InvalidTransitionError
+
+    recording_id, _ = published
+    alice.archive([recording_id])
+    with pytest.raises(InvalidTransitionError, match="archived; restore it before a reset"):
+        alice.reset(recording_id)
+    with pytest.raises(InvalidTransitionError, match="archived; restore it first"):
+        alice.republish([recording_id])
+    alice.restore([recording_id])
+    assert alice.reset(recording_id)["status"] == "INITIALIZED"
