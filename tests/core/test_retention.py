@@ -179,4 +179,6 @@ def test_an_archived_recording_must_be_restored_before_a_reset_or_a_republish(
     with pytest.raises(InvalidTransitionError, match="archived; restore it first"):
         alice.republish([recording_id])
     alice.restore([recording_id])
+    with alice.leap.db.session() as session:  # as after the launcher's ticks: no request left open
+        session.execute(update(RunRequest).where(RunRequest.recording_id == recording_id).values(status="finished"))
     assert alice.reset(recording_id)["status"] == "INITIALIZED"
