@@ -8,6 +8,7 @@
 #   daemon               applies the pool limits, then runs the daemon (sensors, run queue, monitoring)
 #   pools                sets the concurrency pool limits from LEAP_POOL_<NAME> (idempotent)
 #   celery-worker Q...   a Celery worker for the given queues (one per pool in the distributed profile)
+#   webhooks             the Zoom webhook receiver on :8787 (optional: polling is the backstop)
 set -eu
 
 LEAP_ROOT=${LEAP_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -46,6 +47,8 @@ case "$service" in
         queues=${queues%,}
         exec dagster-celery worker start -A dagster_celery.app -y "$LEAP_ROOT/deploy/celery.yaml" -q "$queues" \
             -- --concurrency "${LEAP_CELERY_CONCURRENCY:-1}" ;;
+    webhooks)
+        exec leap webhooks serve --host "${LEAP_WEBHOOKS_BIND:-0.0.0.0}" --port "${LEAP_WEBHOOKS_PORT:-8787}" ;;
     *)
         echo "unknown service: $service" >&2
         exit 2 ;;

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from leap_core.db.models import AuditLog
 
-Origin = Literal["cli", "api", "sensor", "schedule", "run"]
+Origin = Literal["cli", "api", "sensor", "schedule", "run", "webhook"]
 Result = Literal["success", "failure", "partial"]
 SECRET_KEYS = ("token", "secret", "password", "key", "authorization", "credential_data")
 

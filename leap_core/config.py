@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = 10.0
     smtp_ca_file: Path | None = None
     webhook_timeout_s: float = 10.0
+    # The Zoom webhook receiver (`leap webhooks serve`): where it listens, how old a signed request may be.
+    webhooks_host: str = "127.0.0.1"
+    webhooks_port: int = 8787
+    zoom_webhook_tolerance_s: float = 300.0
     notify_max_attempts: int = 8
     notify_backoff_s: float = 30.0
     notify_backoff_max_s: float = 6 * 3600.0
@@ -85,6 +89,7 @@ class Settings(BaseSettings):
     source_stable_scans: int = 2
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50
+    retention_batch_size: int = 500
     source_sync_interval_s: float = 60.0
     local_sync_interval_s: float = 10
     launch_confirm_seconds: int = 120

@@ -29,7 +29,8 @@ FIELDS: Mapping[str, tuple[str, ...]] = {
     "youtube": ("refresh_token", "client_id", "client_secret", "token", "testing_mode"),
     "vk": ("token",),
     # Zoom Server-to-Server OAuth app; Yandex Disk OAuth token (sources, not publishing targets).
-    "zoom": ("account_id", "client_id", "client_secret"),
+    # `webhook_secret_token` (optional) verifies the app's pushes to `leap webhooks serve`.
+    "zoom": ("account_id", "client_id", "client_secret", "webhook_secret_token"),
     "yandex": ("token",),
 }
 REQUIRED: Mapping[str, tuple[str, ...]] = {

@@ -39,6 +39,10 @@ class LaunchItem:
 
 ACTIVE = ("submitted", "launched")
 DELETE = "delete"
+ARCHIVE = "archive"
+RESTORE = "restore"
+PARTITION_ONLY = (DELETE, ARCHIVE, RESTORE)
+"""Requests that change the recording's dynamic partition and start no run."""
 
 
 def _item(request: RunRequest, partition_key: str) -> LaunchItem:
@@ -65,7 +69,8 @@ def next_batch(session: Session, defaults: QuotaDefaults, limit: int) -> list[La
     rows = session.execute(
         select(RunRequest, Recording.partition_key)
         .join(Recording, Recording.id == RunRequest.recording_id)
-        .where(RunRequest.status == "pending", RunRequest.first_stage != DELETE, Recording.deleted_at.is_(None))
+        .where(RunRequest.status == "pending", RunRequest.first_stage.not_in(PARTITION_ONLY),
+               Recording.deleted_at.is_(None))
         .order_by(RunRequest.id)
         .limit(limit * 10)
     ).all()
@@ -120,11 +125,21 @@ def unconfirmed(session: Session, older_than: timedelta) -> list[LaunchItem]:
 
 
 def pending_deletions(session: Session) -> list[tuple[int, str]]:
-    """Deleted recordings whose dynamic partition the launcher still has to remove."""
+    """Deleted or archived recordings whose dynamic partition the launcher still has to remove."""
+    return _pending_partition_changes(session, (DELETE, ARCHIVE))
+
+
+def pending_restores(session: Session) -> list[tuple[int, str]]:
+    """Restored recordings whose dynamic partition the launcher still has to add back."""
+    return _pending_partition_changes(session, (RESTORE,))
+
+
+def _pending_partition_changes(session: Session, kinds: tuple[str, ...]) -> list[tuple[int, str]]:
     rows = session.execute(
         select(RunRequest.id, Recording.partition_key)
         .join(Recording, Recording.id == RunRequest.recording_id)
-        .where(RunRequest.status == "pending", RunRequest.first_stage == DELETE)
+        .where(RunRequest.status == "pending", RunRequest.first_stage.in_(kinds))
+        .order_by(RunRequest.id)
     ).all()
     return [(request_id, key) for request_id, key in rows]
 

@@ -210,6 +210,8 @@ def reset(session: Session, actor: Actor, recording: Recording, in_flight: bool)
         raise InvalidTransitionError(
             f"recording {recording.id} is {recording.status}; only FAILED, SKIPPED or UPLOADED can be reset"
         )
+    if recording.archived_at is not None:
+        raise InvalidTransitionError(f"recording {recording.id} is archived; restore it before a reset")
     if in_flight:
         raise InvalidTransitionError(f"recording {recording.id} has a run in flight; reset refused")
     before = recording.status

@@ -24,13 +24,13 @@ from leap_core.audit import Actor
 from leap_core.db.models import AuditLog, OutputTarget, ProcessingStage, Recording, RunRequest
 from leap_core.db.types import utcnow
 from leap_core.errors import InvalidTransitionError, NotFoundError
+from leap_core.launcher import PARTITION_ONLY  # partition bookkeeping (delete, archive, restore), not tasks
 from leap_core.stages import PROCESSING_STAGES, stage_for_working_state, stage_named, upload_stage
 from leap_core.states import RECORDING_TRANSITIONS, RecordingStatus, TargetStatus
 
 CANCEL_REQUESTED = "cancel_requested"
 CANCELED = "canceled"
 CANCELABLE = ("pending", "submitted", "launched")
-DELETE = "delete"  # the launcher's partition-removal request: bookkeeping, not a task
 DONE_ROWS = ("completed", "skipped")
 
 
@@ -127,7 +127,8 @@ def _views(session: Session, pairs: Sequence[tuple[RunRequest, Recording]]) -> l
 
 def _owned(user_id: str) -> Any:
     return (select(RunRequest, Recording).join(Recording, Recording.id == RunRequest.recording_id)
-            .where(RunRequest.user_id == user_id, RunRequest.first_stage != DELETE, Recording.deleted_at.is_(None)))
+            .where(RunRequest.user_id == user_id, RunRequest.first_stage.not_in(PARTITION_ONLY),
+                   Recording.deleted_at.is_(None)))
 
 
 def list_tasks(

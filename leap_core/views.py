@@ -13,6 +13,7 @@ def recording(r: Recording, targets: list[OutputTarget] | None = None) -> dict[s
         "failed_at_stage": r.failed_at_stage, "retry_count": r.retry_count, "error": r.error_message,
         "skip_reason": r.skip_reason, "duration_s": r.duration_s, "recorded_at": r.recorded_at,
         "created_at": r.created_at, "source_name": r.source_name, "template_id": r.template_id,
+        "archived_at": r.archived_at,
     }
     if targets is not None:
         view["targets"] = [
@@ -40,4 +41,4 @@ def source(s: Source) -> dict[str, Any]:
 
 def template(t: Template) -> dict[str, Any]:
     return {"id": t.id, "name": t.name, "priority": t.priority, "process_on_arrival": t.process_on_arrival,
-            "targets": list(t.targets), "rules": t.rules, "trim": t.trim}
+            "targets": list(t.targets), "rules": t.rules, "trim": t.trim, "retention": t.retention or {}}

@@ -12,13 +12,14 @@ from leap_dagster.sensors import launcher_sensor, recording_failure_sensor, sour
 from leap_dagster.sensors.cancel import cancel_sensor
 from leap_dagster.sensors.outbox import notification_outbox_sensor
 from leap_dagster.sensors.recovery import run_recovery_sensor
+from leap_dagster.sensors.retention import retention_sensor
 
 defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=[recording_pipeline],
     sensors=[source_sync_sensor, launcher_sensor, recording_failure_sensor, cancel_sensor, run_recovery_sensor,
-             notification_outbox_sensor,
+             notification_outbox_sensor, retention_sensor,
              automation_sensor],
     schedules=[notification_summary_schedule, credential_health_schedule],
     resources={"leap": LeapResource()},

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from leap_core import audit, templates, views
+from leap_core import audit, retention, templates, views
 from leap_core.api.sources import owned_by_ref
 from leap_core.db.models import Source, Template
 from leap_core.errors import ValidationError
@@ -20,7 +20,8 @@ from leap_core.stages import PLATFORMS
 if TYPE_CHECKING:
     from leap_core.api.users import UserAPI
 
-EDITABLE = ("priority", "process_on_arrival", "exclude_blank", "rules", "trim", "targets", "presets", "language")
+EDITABLE = ("priority", "process_on_arrival", "exclude_blank", "rules", "trim", "targets", "presets", "language",
+            "retention")
 
 
 def template_view(t: Template) -> dict[str, Any]:
@@ -39,6 +40,8 @@ def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
         clean["presets"] = templates.validate_presets(clean["presets"] or {})
     if clean.get("language") is not None:
         clean["language"] = spoken_language(str(clean["language"]))
+    if "retention" in clean:
+        clean["retention"] = retention.validate_policy(clean["retention"] or {})
     return clean
 
 
@@ -50,11 +53,12 @@ class TemplatesAPI:
         self, name: str, *, targets: list[str], process_on_arrival: bool = True, priority: int = 0,
         rules: dict[str, Any] | None = None, trim: dict[str, Any] | None = None,
         presets: dict[str, Any] | None = None, exclude_blank: bool = True, language: str | None = None,
+        retention: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Save a template, then rematch the recordings not processed yet (a new template may claim them)."""
         fields = _checked({"targets": targets, "process_on_arrival": process_on_arrival, "priority": priority,
                            "rules": rules or {}, "trim": trim or {}, "presets": presets or {},
-                           "exclude_blank": exclude_blank, "language": language})
+                           "exclude_blank": exclude_blank, "language": language, "retention": retention or {}})
         try:
             with self.user.leap.db.session() as session:
                 template = Template(user_id=self.user.user_id, name=name, **fields)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from leap_core import audit, operations, recordings, views
+from leap_core import audit, operations, recordings, retention, views
 from leap_core.api import self_service
 from leap_core.api.automation import AutomationAPI
 from leap_core.api.credentials import CredentialsAPI
@@ -150,6 +150,8 @@ class UserAPI:
         """Update published videos' title, description, tags, chapters and captions; never uploads again."""
         with self.leap.db.session() as session:
             rows = recordings.load_owned(session, self.user_id, recording_ids)
+        for row in rows:  # republishing reads the captions and chapters from the recording's files
+            retention.ensure_not_archived(row)
         return [outcome for row in rows
                 for outcome in maintenance.republish(self.leap.db, self.leap.settings, self.actor, row.id)]
 
@@ -178,6 +180,23 @@ class UserAPI:
         if not dry_run:
             files.remove()
         return {**report.as_dict(), "unpublished": unpublished}
+
+    def archive(self, ids: list[str]) -> dict[str, Any]:
+        """Archive published recordings now (as retention would): files and partition go, outputs stay."""
+        storage = self.leap.settings.resolved_storage_dir
+        with self.leap.db.session() as session:
+            rows = recordings.load_owned(session, self.user_id, ids)
+            report, folders = retention.archive(session, self.actor, rows, storage, reason="requested")
+        for folder in folders:
+            folder.remove()
+        return report.as_dict()
+
+    def restore(self, ids: list[str]) -> dict[str, Any]:
+        """Bring archived recordings back: the partition is re-added and the text outputs rewritten."""
+        with self.leap.db.session() as session:
+            rows = recordings.load_owned(session, self.user_id, ids)
+            report = retention.restore(session, self.actor, rows, self.leap.settings.resolved_storage_dir)
+        return {"restored": report.archived, "not_eligible": report.not_eligible}
 
     def quotas(self) -> dict[str, Any]:
         with self.leap.db.session() as session:

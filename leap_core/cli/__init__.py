@@ -11,10 +11,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from leap_core.cli import admin, credentials, media, notifications, recordings, setup, speech, tasks
+from leap_core.cli import admin, archive, credentials, media, notifications, recordings, setup, speech, tasks
 from leap_core.cli import automation as automation_cli
 from leap_core.cli import sources as sources_cli
 from leap_core.cli import templates as templates_cli
+from leap_core.cli import webhooks as webhooks_cli
 from leap_core.cli.output import fail
 from leap_core.config import get_settings
 from leap_core.errors import LeapError
@@ -44,6 +45,7 @@ def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
 
 setup.register(app)
 recordings.register(app)
+archive.register(app)
 admin.register(app)
 tasks.register(app)
 notifications.register(app)
@@ -54,6 +56,7 @@ app.add_typer(media.app, name="media")
 app.add_typer(sources_cli.app, name="sources")
 app.add_typer(templates_cli.app, name="templates")
 app.add_typer(automation_cli.app, name="automation")
+app.add_typer(webhooks_cli.app, name="webhooks")
 
 
 def main() -> None:

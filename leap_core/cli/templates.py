@@ -48,6 +48,9 @@ def add(
     exclude_blank: bool = typer.Option(True, "--exclude-blank/--keep-blank"),
     language: str | None = typer.Option(None, help="Spoken language: a code (en, ru, ...) or auto."),
     presets: Path | None = typer.Option(None, help="JSON file: {platform: {title, description, tags}} (Jinja)."),
+    retention_days: int | None = typer.Option(None, help="Archive published recordings after this many days."),
+    delete_zoom_copy: bool = typer.Option(False, "--delete-zoom-copy",
+                                          help="Move the Zoom cloud recording to Zoom's trash once downloaded."),
     as_json: bool = JsonOption,
 ) -> None:
     """Save a template; recordings not processed yet are rematched against all your templates."""
@@ -57,7 +60,13 @@ def add(
     emit(context.me().templates_api.add(
         name, targets=target, process_on_arrival=process_on_arrival, priority=priority,
         rules={k: v for k, v in rules.items() if v not in (None, [])}, presets=_presets(presets),
-        exclude_blank=exclude_blank, language=language), as_json, COLUMNS)
+        exclude_blank=exclude_blank, language=language, retention=_retention(retention_days, delete_zoom_copy)),
+        as_json, COLUMNS)
+
+
+def _retention(days: int | None, delete_zoom_copy: bool) -> dict[str, object]:
+    policy: dict[str, object] = {} if days is None else {"days": days}
+    return {**policy, "delete_source_after_download": True} if delete_zoom_copy else policy
 
 
 @app.command("list")

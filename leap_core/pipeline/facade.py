@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
-from leap_core import audit, recordings
+from leap_core import audit, recordings, retention
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, Source
@@ -16,6 +18,7 @@ from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, Sta
 from leap_core.publishing.local_export import export_recording
 from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
+from leap_core.sources.base import SourceClient, SourceFile
 from leap_core.sources.sync import open_client
 from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM, stage_for_working_state
 from leap_core.states import IN_FLIGHT
@@ -42,9 +45,26 @@ class Pipeline:
                 if source is None:
                     raise StageError(DOWNLOAD.name, "the recording's source no longer exists")
                 client = open_client(session, source, self.settings)
-            return work.download(stage_input, client)
+            output = work.download(stage_input, client)
+            if (stage_input.template.get("retention") or {}).get("delete_source_after_download"):
+                output.metadata["source_copy"] = self._trash_source_copy(stage_input, client, output)
+            return output
 
         return self.stages.run(recording_id, DOWNLOAD, fetch, run_id)
+
+    def _trash_source_copy(self, stage_input: StageInput, client: SourceClient, output: StageOutput) -> dict[str, Any]:
+        """The template's Zoom clean-up after a verified download, audited whatever its result."""
+        file = SourceFile(file_id=stage_input.source_file_id, name=stage_input.source_name,
+                          size=stage_input.source_size, recorded_at=stage_input.recorded_at,
+                          extension=stage_input.files.extension, extra=stage_input.source_extra)
+        result = retention.trash_source_copy(client, file, int(output.metadata.get("bytes", -1)))
+        with self.db.session() as session:
+            recording = session.get(Recording, stage_input.recording_id)
+            if recording is not None:
+                audit.record(session, Actor("pipeline", origin="run"), "source.trash_copy", "recording",
+                             recording.id, user_id=recording.user_id, details=result,
+                             result="success" if result["result"] == "trashed" else "failure")
+        return result
 
     def trim(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
         return self.stages.run(recording_id, TRIM, work.trim_silence, run_id)

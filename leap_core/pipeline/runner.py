@@ -77,6 +77,7 @@ def template_snapshot(template: Template | None) -> dict[str, Any]:
         "id": template.id, "name": template.name, "targets": list(template.targets),
         "trim": dict(template.trim), "presets": dict(template.presets), "exclude_blank": template.exclude_blank,
         "language": template.language,
+        "retention": dict(template.retention or {}),
     }
 
 

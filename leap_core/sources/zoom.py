@@ -219,6 +219,22 @@ class ZoomSource:
         except SourceError as exc:
             raise as_download_error(exc) from None
 
+    def trash(self, file: SourceFile) -> None:
+        """Move one downloaded recording file to the Zoom account's trash (recoverable there for 30 days).
+
+        Templates ask for it (`retention.delete_source_after_download`) to keep a Zoom account under its
+        cloud-storage cap; only a verified download is trashed, and a missing file counts as done.
+        """
+        meeting = encode_meeting_uuid(file.extra.get("meeting_uuid", ""))
+        url = f"{self.api_url}/meetings/{meeting}/recordings/{quote(file.file_id, safe='')}"
+        with new_client(API_TIMEOUT) as client:
+            response = self._authorized(client, "DELETE", url, {"action": "trash"})
+            if response.status_code == 404:
+                response.close()
+                return
+            raise_for_status(response, SERVICE)
+            response.close()
+
     def _fresh_download_url(self, file: SourceFile) -> str:
         current = self.meeting_recording(file.extra.get("meeting_uuid", ""))
         if current is None or current.file_id != file.file_id or not current.extra["download_url"]:

@@ -69,14 +69,16 @@ def launcher_sensor(context: SensorEvaluationContext, leap: LeapResource) -> Sen
         request_due_parked(session, PARKED_ACTOR, core.settings.parked_max_attempts)
     with core.db.session() as session:
         deletions = launcher.pending_deletions(session)
-        launcher.mark_done(session, [request_id for request_id, _ in deletions])
+        restores = launcher.pending_restores(session)
+        launcher.mark_done(session, [request_id for request_id, _ in deletions + restores])
         resend = launcher.unconfirmed(session, timedelta(seconds=core.settings.launch_confirm_seconds))
         waiting = launcher.next_batch(session, default_quotas(), core.settings.launcher_batch_size)
         batch = launcher.claim(session, waiting)
     items = batch + resend
     partition_requests: list[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] = []
-    if items:
-        partition_requests.append(recordings.build_add_request(sorted({i.partition_key for i in items})))
+    if items or restores:
+        added = {i.partition_key for i in items} | {key for _, key in restores}
+        partition_requests.append(recordings.build_add_request(sorted(added)))
     if deletions:
         partition_requests.append(recordings.build_delete_request(sorted({key for _, key in deletions})))
     if not partition_requests:

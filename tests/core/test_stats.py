@@ -92,6 +92,27 @@ def test_time_per_stage_reports_the_mean_and_95th_percentile(admin: AdminAPI, al
     assert admin.stage_times(user="bob").empty
 
 
+def test_the_sql_percentile_matches_linear_interpolation_for_any_count_of_attempts(
+    admin: AdminAPI, alice: UserAPI
+) -> None:
+    """Both dialects' p95 (percentile_cont; SQLite's window-function equivalent) against numpy's, on
+    uneven millisecond durations and groups of 1, 2, 7 and 101 attempts."""
+    import numpy as np
+
+    durations = {f"stage-{n}": [((i * 7919) % 1000 + 1) / 8.0 for i in range(n)] for n in (1, 2, 7, 101)}
+    with alice.leap.db.session() as session:
+        for stage, values in durations.items():
+            for value in values:
+                session.add(ProcessingStage(recording_id=alice.recordings()[0]["id"], stage=stage,
+                                            status="completed", started_at=JAN,
+                                            completed_at=JAN + timedelta(seconds=value)))
+    times = admin.stage_times().set_index("stage")
+    for stage, values in durations.items():
+        assert times.loc[stage, "runs"] == len(values)
+        assert times.loc[stage, "mean_s"] == pytest.approx(np.mean(values), abs=2e-3)
+        assert times.loc[stage, "p95_s"] == pytest.approx(np.percentile(values, 95), abs=2e-3)
+
+
 def test_quota_usage_per_period_sits_beside_the_effective_limits(admin: AdminAPI, alice: UserAPI) -> None:
     admin.create_plan("pro", max_recordings_per_month=100)
     admin.subscribe("alice", "pro")

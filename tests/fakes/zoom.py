@@ -40,6 +40,7 @@ class FakeZoom:
     meetings: list[dict[str, Any]] = field(default_factory=list)
     contents: dict[str, bytes] = field(default_factory=dict)
     issued_tokens: list[str] = field(default_factory=list)
+    trashed: list[str] = field(default_factory=list)
     valid_tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -47,6 +48,7 @@ class FakeZoom:
         self.server.route("POST", "/oauth/token", self._token)
         self.server.route("GET", "/v2/users/{user_id}/recordings", self._authorized(self._list))
         self.server.route("GET", "/v2/meetings/{uuid}/recordings", self._authorized(self._meeting))
+        self.server.route("DELETE", "/v2/meetings/{uuid}/recordings/{file_id}", self._authorized(self._trash))
         self.server.route("GET", "/rec/download/{file_id}", self._authorized(self._download_link))
         self.server.route("GET", "/cdn/{file_id}", self._cdn)
 
@@ -153,6 +155,19 @@ class FakeZoom:
         for meeting in self.meetings:
             if meeting["uuid"] == uuid:
                 return Response.json(meeting)
+        return Response.json({"code": 3301, "message": "This recording does not exist."}, 404)
+
+    def _trash(self, request: Request) -> Response:
+        """`DELETE /meetings/{uuid}/recordings/{id}?action=trash`: the file leaves the listing (204)."""
+        if request.arg("action") != "trash":
+            return Response.json({"code": 300, "message": "LEAP only ever trashes (action=trash)"}, 400)
+        uuid, file_id = unquote(request.params["uuid"]), unquote(request.params["file_id"])
+        for meeting in self.meetings:
+            files = meeting["recording_files"]
+            if meeting["uuid"] == uuid and any(f["id"] == file_id for f in files):
+                meeting["recording_files"] = [f for f in files if f["id"] != file_id]
+                self.trashed.append(file_id)
+                return Response(204)
         return Response.json({"code": 3301, "message": "This recording does not exist."}, 404)
 
     def _download_link(self, request: Request) -> Response:

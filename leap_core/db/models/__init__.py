@@ -4,7 +4,13 @@ from leap_core.db.models.audit import AuditLog
 from leap_core.db.models.automation import AutomationJob, AutomationRun
 from leap_core.db.models.notifications import Notification, NotificationDelivery
 from leap_core.db.models.quotas import QuotaUsage, SubscriptionPlan, UserSubscription
-from leap_core.db.models.recordings import OutputTarget, ProcessingStage, Recording, RunRequest
+from leap_core.db.models.recordings import (
+    OutputTarget,
+    ProcessingStage,
+    Recording,
+    RecordingArchive,
+    RunRequest,
+)
 from leap_core.db.models.sources import Source, Template
 from leap_core.db.models.users import Credential, User
 
@@ -19,6 +25,7 @@ __all__ = [
     "ProcessingStage",
     "QuotaUsage",
     "Recording",
+    "RecordingArchive",
     "RunRequest",
     "Source",
     "SubscriptionPlan",

@@ -64,8 +64,24 @@ class Recording(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set while the recording is archived by retention: files and partition gone, outputs in RecordingArchive."""
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class RecordingArchive(Base):
+    """What an archived recording keeps once its files are gone: the text outputs, as they were published."""
+
+    __tablename__ = "recording_archives"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True)
+    transcript: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    topics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    subtitles_srt: Mapped[str | None] = mapped_column(Text)
+    subtitles_vtt: Mapped[str | None] = mapped_column(Text)
+    freed_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OutputTarget(Base):

@@ -46,5 +46,7 @@ class Template(Base):
     presets: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     """A code ("ru") or "auto" for transcription; None: the deployment's LEAP_WHISPER_LANGUAGE."""
+    retention: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
+    """`days` after publishing until the recording is archived; `delete_source_after_download` (Zoom)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,352 @@
+"""One deployment for a whole university: ticks, user queries and the partition page at 100,000 recordings.
+
+    python bench/scale.py                       # 1,000 users x 100 recordings, archive down to 20,000 live
+    python bench/scale.py --users 100 --per-user 100 --live 2000      # a quick pass
+
+Everything runs against PostgreSQL (LEAP's data and Dagster's instance, each in a scratch database that
+is dropped afterwards; LEAP_BENCH_DATABASE_URL names the server's maintenance database). Rows are bulk
+inserted (registration speed is not the point); the Dagster instance holds one live dynamic partition per
+recording. Each measurement is the median of `--repeat` calls, taken twice: with every recording live,
+then after retention archived all but `--live` of them. The partition page is the webserver's own
+GraphQL query for an asset's partitions (a real `dagster-webserver` over the same instance), and with
+`--screenshot PNG` a headless Chromium (playwright with /usr/bin/chromium) loads the asset's partition
+page. Goals (issue 21): every tick <= 2 s, every user-facing query <= 100 ms, the partition page <= 3 s,
+memory of each process <= 500 MB, the live partition set bounded by retention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from dagster import DagsterInstance, build_sensor_context
+from quotas import BASE_URL, make_users
+from sqlalchemy import create_engine, insert, text, update
+from sqlalchemy.engine import make_url
+
+from leap_core import launcher, retention, stats
+from leap_core.api import Leap
+from leap_core.audit import Actor
+from leap_core.config import Settings, default_quotas
+from leap_core.db.models import ProcessingStage, Recording, RunRequest, Source, Template
+from leap_core.db.session import Database
+from leap_core.db.types import utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTOR = Actor("bench", origin="cli")
+PARTITIONS_QUERY = """
+query Partitions($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      partitionKeysByDimension { name partitionKeys }
+      assetPartitionStatuses {
+        ... on DefaultPartitionStatuses { materializedPartitions failedPartitions materializingPartitions }
+      }
+    }
+  }
+}
+"""
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[tuple[str, str]]:
+    """A fresh database: (its name, its SQLAlchemy URL), dropped on the way out."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(BASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name, make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def dagster_home(folder: Path, db_name: str) -> Path:
+    """A production-like instance: dagster-postgres storage (psycopg2 scheme), as deploy/ configures it."""
+    url = make_url(BASE_URL)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dagster.yaml").write_text(
+        "storage:\n  postgres:\n    postgres_db:\n"
+        f"      hostname: {url.host or '127.0.0.1'}\n      port: {url.port or 5432}\n"
+        f"      username: {url.username or 'postgres'}\n      password: '{url.password or ''}'\n"
+        f"      db_name: {db_name}\n      scheme: postgresql+psycopg2\n"
+        "telemetry:\n  enabled: false\n")
+    return folder
+
+
+def fill(db: Database, users: list[str], per_user: int, pending_per_user: int, inboxes: Path) -> list[str]:
+    """Per user: an inbox folder source, a template, `per_user` published recordings (stage history
+    included) and a few pending run requests; one inbox holds 10 new files. Returns the partition keys."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    keys: list[str] = []
+    for u in range(len(users)):
+        (inboxes / f"u{u}").mkdir(parents=True)
+    for i in range(10):
+        (inboxes / "u0" / f"new-{i}.mp4").write_bytes(b"x")
+    with db.session() as session:
+        session.execute(insert(Source), [{"id": f"S{u:025d}", "user_id": uid, "kind": "local", "name": "inbox",
+                                          "config": {"path": str(inboxes / f"u{u}")}, "enabled": True}
+                                         for u, uid in enumerate(users)])
+        session.execute(insert(Template), [{"id": f"T{u:025d}", "user_id": uid, "name": "lectures",
+                                            "targets": ["local"], "rules": {}, "trim": {}, "presets": {},
+                                            "retention": {}} for u, uid in enumerate(users)])
+        for u, uid in enumerate(users):
+            rows = [{"id": f"R{u:06d}{i:019d}", "user_id": uid, "source_id": f"S{u:025d}",
+                     "template_id": f"T{u:025d}", "partition_key": f"2026-u{u}-lecture-{i}", "title": f"Lecture {i}",
+                     "source_file_id": f"lecture-{i}.mp4", "source_name": f"lecture-{i}.mp4", "extension": "mp4",
+                     "recorded_at": base + timedelta(hours=i), "status": "UPLOADED", "failed": False,
+                     "retry_count": 0, "duration_s": 3000.0, "storage_bytes": 0, "version": 1,
+                     "created_at": base, "updated_at": base + timedelta(hours=i)} for i in range(per_user)]
+            session.execute(insert(Recording), rows)
+            session.execute(insert(ProcessingStage), [
+                {"recording_id": r["id"], "stage": stage, "status": "completed", "started_at": base,
+                 "completed_at": base + timedelta(seconds=seconds), "details": {}}
+                for r in rows for stage, seconds in (("download", 4), ("trim", 9), ("transcribe", 70))])
+            session.execute(insert(RunRequest), [
+                {"recording_id": r["id"], "user_id": uid, "first_stage": "upload:local", "reason": "bench",
+                 "requested_by": "bench", "status": "pending"} for r in rows[:pending_per_user]])
+            keys += [r["partition_key"] for r in rows]
+    return keys
+
+
+def median_s(call: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def webserver(home: Path, leap_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "LEAP_DATABASE_URL": leap_url}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "dagster-webserver"), "-h", "127.0.0.1",
+                                "-p", str(port), "-w", str(ROOT / "workspace.yaml")], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/server_info", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def rss_mb_of(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def partition_page(url: str, repeat: int) -> float:
+    def load() -> None:
+        response = httpx.post(f"{url}/graphql", json={"query": PARTITIONS_QUERY,
+                                                      "variables": {"path": ["transcript"]}}, timeout=120)
+        response.raise_for_status()
+        assert "errors" not in response.json(), response.text[:500]
+
+    load()  # the first load warms the code location
+    return median_s(load, repeat)
+
+
+def screenshot(url: str, target: Path) -> float:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        began = time.perf_counter()
+        page.goto(f"{url}/assets/transcript?view=partitions", wait_until="networkidle", timeout=120_000)
+        elapsed = time.perf_counter() - began
+        page.screenshot(path=str(target))
+        browser.close()
+    return elapsed
+
+
+def measure(leap: Leap, instance: DagsterInstance, users: list[str], repeat: int,
+            page_url: str | None) -> dict[str, float]:
+    """Every figure of the table, in seconds; one sample user's views for the user-facing queries."""
+    from leap_dagster.definitions import defs
+    from leap_dagster.sensors import launcher_sensor, source_sync_sensor
+
+    me = leap.as_user(users[len(users) // 2], ACTOR)
+    some = me.recordings(limit=1)[0]["id"]
+    resources = dict(defs.resources or {})
+    figures: dict[str, float] = {}
+    with leap.db.session() as session:
+        figures["launcher: next_batch (core)"] = median_s(
+            lambda: launcher.next_batch(session, default_quotas(), leap.settings.launcher_batch_size), repeat)
+        figures["retention: due (core)"] = median_s(lambda: retention.due(session, utcnow(), 500), repeat)
+        for name, build in [("stats: per_user", stats.per_user), ("stats: platform_overview",
+                            stats.platform_overview), ("stats: stage_times", stats.stage_times)]:
+            figures[name] = median_s(lambda b=build: b(session), repeat)  # type: ignore[misc]
+    figures["tick: source_sync_sensor"] = median_s(lambda: source_sync_sensor(build_sensor_context(
+        instance=instance, definitions=defs, resources=resources)), 1)
+    figures["tick: launcher_sensor (no launch)"] = median_s(lambda: _launcher_tick_without_claims(
+        launcher_sensor, instance, defs, resources, leap), repeat)
+    for name, call in [("user: recordings(limit=50)", lambda: me.recordings(limit=50)),
+                       ("user: recording(id)", lambda: me.recording(some)),
+                       ("user: stages(id)", lambda: me.stages(some)),
+                       ("user: tasks.list()", lambda: me.tasks.list()),
+                       ("user: usage()", lambda: me.usage()),
+                       ("user: activity()", lambda: me.activity())]:
+        figures[name] = median_s(call, repeat)
+    figures["dagster: get_dynamic_partitions"] = median_s(lambda: instance.get_dynamic_partitions("recordings"),
+                                                          repeat)
+    if page_url:
+        figures["webserver: partition page (GraphQL)"] = partition_page(page_url, repeat)
+    return figures
+
+
+def _launcher_tick_without_claims(sensor: Any, instance: DagsterInstance, defs: Any, resources: dict[str, Any],
+                                  leap: Leap) -> None:
+    """A full launcher tick, then its claims undone, so every repeat sees the same queue."""
+    sensor(build_sensor_context(instance=instance, definitions=defs, resources=resources))
+    with leap.db.session() as session:
+        session.execute(update(RunRequest).where(RunRequest.status == "submitted").values(status="pending"))
+
+
+def archive_down_to(leap: Leap, instance: DagsterInstance, live: int) -> tuple[int, float]:
+    """Retention on every template, then retention ticks until only `live` recordings keep a partition."""
+    with leap.db.session() as session:
+        total = retention.live_partition_count(session)
+        session.execute(update(Template).values(retention={"days": 30}))
+        session.execute(update(Recording).values(updated_at=utcnow()))
+        cutoff = utcnow() - timedelta(days=31)
+        oldest = session.scalars(select_oldest(total - live)).all()
+        session.execute(update(Recording).where(Recording.id.in_(oldest)).values(updated_at=cutoff))
+    ticks: list[float] = []
+    removals: list[float] = []
+    while True:
+        began = time.perf_counter()
+        with leap.db.session() as session:
+            rows = retention.due(session, utcnow(), 500)
+            report, _ = retention.archive(session, ACTOR, rows, leap.settings.resolved_storage_dir, "retention")
+            deletions = launcher.pending_deletions(session)
+            launcher.mark_done(session, [i for i, _ in deletions])
+        ticks.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        for _, key in deletions:  # what the daemon does with the launcher's DeleteDynamicPartitionsRequest
+            instance.delete_dynamic_partition("recordings", key)
+        removals.append(time.perf_counter() - began)
+        if not report.archived:
+            break
+    with leap.db.session() as session:
+        live_now = retention.live_partition_count(session)
+    print(f"retention archived down to {live_now:,} live partitions: slowest tick (500 recordings) "
+          f"{max(ticks):.3f} s in LEAP, {max(removals):.3f} s removing their "
+          f"partitions in Dagster")
+    return live_now, statistics.median(ticks)
+
+
+def select_oldest(count: int) -> Any:
+    from sqlalchemy import select
+
+    return select(Recording.id).order_by(Recording.updated_at).limit(count)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--per-user", type=int, default=100)
+    parser.add_argument("--pending-per-user", type=int, default=5)
+    parser.add_argument("--live", type=int, default=20_000, help="live partitions kept after archiving")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-webserver", action="store_true")
+    parser.add_argument("--screenshot", type=Path, help="save the partition page as PNG (before archiving)")
+    args = parser.parse_args()
+    with scratch("leap_bench_scale") as (_, leap_url), scratch("dagster_bench_scale") as (dagster_db, _), \
+            tempfile.TemporaryDirectory() as tmp:
+        os.environ["LEAP_DATABASE_URL"] = leap_url
+        os.environ["LEAP_HOME"] = str(Path(tmp) / "leap")
+        home = dagster_home(Path(tmp) / "dagster", dagster_db)
+        os.environ["DAGSTER_HOME"] = str(home)
+        db = Database(leap_url)
+        db.upgrade()
+        leap = Leap(Settings(home=Path(tmp) / "leap", database_url=leap_url), db)
+        began = time.perf_counter()
+        users = make_users(db, args.users)
+        keys = fill(db, users, args.per_user, args.pending_per_user, Path(tmp) / "inboxes")
+        instance = DagsterInstance.get()
+        for start in range(0, len(keys), 10_000):
+            instance.add_dynamic_partitions("recordings", keys[start:start + 10_000])
+        print(f"filled {len(keys):,} recordings of {len(users):,} users and their partitions "
+              f"in {time.perf_counter() - began:.0f} s")
+        results: list[tuple[str, dict[str, float], float]] = []
+        for phase in ("all live", "after retention"):
+            if phase == "after retention":
+                archive_down_to(leap, instance, args.live)
+            page = None if args.no_webserver else webserver(home, leap_url)
+            if page is None:
+                figures, server_mb = measure(leap, instance, users, args.repeat, None), float("nan")
+            else:
+                with page as url:
+                    figures = measure(leap, instance, users, args.repeat, url)
+                    if args.screenshot and phase == "all live":
+                        figures["browser: partition page (networkidle)"] = screenshot(url, args.screenshot)
+                    server_mb = _webserver_rss(url)
+            with leap.db.session() as session:
+                figures["live partitions"] = float(retention.live_partition_count(session))
+            results.append((phase, figures, server_mb))
+        print_table(results)
+        print(f"\npeak RSS: bench process (LEAP + in-process sensors) "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+              f"webserver {results[0][2]:.0f} MB / {results[1][2]:.0f} MB")
+        db.dispose()
+
+
+def _webserver_rss(url: str) -> float:
+    port = url.rsplit(":", 1)[1]
+    found = subprocess.run(["sh", "-c", f"ss -ltnp 'sport = :{port}' | grep -o 'pid=[0-9]*' | head -1"],
+                           capture_output=True, text=True).stdout.strip()
+    return rss_mb_of(int(found.removeprefix("pid="))) if found else float("nan")
+
+
+def print_table(results: list[tuple[str, dict[str, float], float]]) -> None:
+    names = list(results[0][1])
+    print(f"\n{'measure':<42}" + "".join(f"{phase:>18}" for phase, _, _ in results) + f"{'goal':>10}")
+    for name in names:
+        goal = "<= 2 s" if name.startswith("tick") else "<= 3 s" if "page" in name else \
+            "<= 100 ms" if name.startswith("user") else ""
+        cells = []
+        for _, figures, _ in results:
+            value = figures.get(name, float("nan"))
+            cells.append(f"{value:>18,.0f}" if name == "live partitions" else f"{value * 1000:>15.1f} ms")
+        print(f"{name:<42}" + "".join(cells) + f"{goal:>10}")
+
+
+if __name__ == "__main__":
+    main()
