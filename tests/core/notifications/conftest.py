@@ -174,7 +174,8 @@ def notifying_settings(home: Path, url: str, smtp_port: int, **overrides: Any) -
 @pytest.fixture
 def leap(tmp_path: Path, database_url: str, smtp: SMTPServer) -> Iterator[Leap]:
     """The shared `leap` fixture, with email going to the test SMTP server and a secret key for webhooks."""
-    instance = Leap(notifying_settings(tmp_path / "home", database_url, smtp.port), Database(database_url))
+    instance = Leap(notifying_settings(tmp_path / "home", database_url, smtp.port, local_source_roots=str(tmp_path)),
+                    Database(database_url))
     yield instance
     instance.db.dispose()
 

@@ -66,7 +66,7 @@ def lecturer(
     env = {"LEAP_HOME": str(tmp_path / "home"), "LEAP_DATABASE_URL": pg_url, "LEAP_SECRET_KEY": SECRET_KEY,
            "LEAP_YOUTUBE_ROOT_URL": youtube.url, "LEAP_GOOGLE_TOKEN_URI": youtube.token_uri,
            "LEAP_VK_API_URL": vk.url, "LEAP_PUBLISH_BACKOFF_S": "0", "LEAP_PUBLISH_MAX_RETRIES": "1",
-           "LEAP_YOUTUBE_CHUNK_SIZE": str(CHUNK), "LEAP_ACTOR": "alice"}
+           "LEAP_YOUTUBE_CHUNK_SIZE": str(CHUNK), "LEAP_ACTOR": "alice", "LEAP_LOCAL_SOURCE_ROOTS": str(tmp_path)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     context.leap.cache_clear()
