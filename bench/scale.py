@@ -246,8 +246,8 @@ def archive_down_to(leap: Leap, instance: DagsterInstance, live: int) -> tuple[i
         session.execute(update(Template).values(retention={"days": 30}))
         session.execute(update(Recording).values(updated_at=utcnow()))
         cutoff = utcnow() - timedelta(days=31)
-        oldest = session.scalars(select_oldest(total - live)).all()
-        session.execute(update(Recording).where(Recording.id.in_(oldest)).values(updated_at=cutoff))
+        session.execute(update(Recording).where(Recording.id.in_(select_oldest(total - live)))
+                        .values(updated_at=cutoff))
     ticks: list[float] = []
     removals: list[float] = []
     while True:
