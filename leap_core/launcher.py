@@ -2,7 +2,8 @@
 
 Dagster's launcher sensor asks `next_batch` for requests, launches them, and reports back with
 `mark_launched`; it also reports the final status of runs so their concurrency slots free up. Requests
-over a user's `max_concurrent_tasks` stay pending and are taken, in order, on a later tick.
+over a user's `max_concurrent_tasks` stay pending and are taken, in order, on a later tick; users with
+free slots take turns (`next_batch`), however long anyone's queue is.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import Session
 
 from leap_core.config import QuotaDefaults
@@ -65,29 +67,61 @@ def launched_run_ids(session: Session) -> list[str]:
 
 
 def next_batch(session: Session, defaults: QuotaDefaults, limit: int) -> list[LaunchItem]:
-    """Oldest pending requests first, skipping (not dropping) those of users at their concurrency limit."""
+    """Up to `limit` pending requests, round-robin over the users with a free concurrency slot.
+
+    Each user's requests keep their order; users take turns (everyone's first request, then everyone's
+    second…), so a user with thousands queued, or at their limit, never holds back another user's one
+    request. Users at their limit are left out in SQL, so their queue costs nothing per tick.
+    """
+    allowance = free_slots(session, defaults, limit)
+    if not allowance:
+        return []
+    return [_item(request, key) for request, key in _round_robin(session, allowance, limit)]
+
+
+def _pending(*columns: Any) -> Select[Any]:
+    """Requests the launcher may start: pending work (not partition removal) of recordings not deleted."""
+    return (select(*columns).join(Recording, Recording.id == RunRequest.recording_id)
+            .where(RunRequest.status == "pending", RunRequest.first_stage.not_in(PARTITION_ONLY),
+                   Recording.deleted_at.is_(None)))
+
+
+def free_slots(session: Session, defaults: QuotaDefaults, limit: int) -> dict[str, int]:
+    """Users with pending work and how many more runs each may start now (at most `limit`)."""
+    waiting = sorted(session.scalars(_pending(RunRequest.user_id).distinct()))
+    if not waiting:
+        return {}
+    active = active_counts(session)
+    quotas = effective_quotas_for(session, waiting, defaults)
+    free = {}
+    for user_id in waiting:
+        cap = quotas[user_id].max_concurrent_tasks
+        slots = limit if cap is None else min(limit, cap - active[user_id])
+        if slots > 0:
+            free[user_id] = slots
+    return free
+
+
+def _round_robin(session: Session, allowance: Mapping[str, int], limit: int) -> list[tuple[RunRequest, str]]:
+    """Each user's first `allowance[user]` pending requests, ranked by a window function and taken by rank.
+
+    Ordering by (rank, id) is the round-robin: every user's 1st request, oldest first, then every 2nd...
+    Works alike on PostgreSQL and SQLite (window functions since 3.25).
+    """
+    ranked = _pending(
+        RunRequest.id, RunRequest.user_id,
+        func.row_number().over(partition_by=RunRequest.user_id, order_by=RunRequest.id).label("rank"),
+    ).where(RunRequest.user_id.in_(list(allowance))).subquery()
+    share = case(dict(allowance), value=ranked.c.user_id, else_=0)
     rows = session.execute(
         select(RunRequest, Recording.partition_key)
+        .join(ranked, ranked.c.id == RunRequest.id)
         .join(Recording, Recording.id == RunRequest.recording_id)
-        .where(RunRequest.status == "pending", RunRequest.first_stage.not_in(PARTITION_ONLY),
-               Recording.deleted_at.is_(None))
-        .order_by(RunRequest.id)
-        .limit(limit * 10)
+        .where(ranked.c.rank <= share)
+        .order_by(ranked.c.rank, RunRequest.id)
+        .limit(limit)
     ).all()
-    if not rows:
-        return []
-    active = active_counts(session)
-    quotas = effective_quotas_for(session, sorted({r.user_id for r, _ in rows}), defaults)
-    batch: list[LaunchItem] = []
-    for request, key in rows:
-        cap = quotas[request.user_id].max_concurrent_tasks
-        if cap is not None and active[request.user_id] >= cap:
-            continue
-        active[request.user_id] += 1
-        batch.append(_item(request, key))
-        if len(batch) >= limit:
-            break
-    return batch
+    return [(request, key) for request, key in rows]
 
 
 def submitted_requests(session: Session) -> list[int]:

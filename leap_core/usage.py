@@ -24,6 +24,7 @@ from leap_core.audit import SYSTEM, Actor
 from leap_core.db.models import QuotaUsage, User
 from leap_core.errors import NotFoundError, QuotaExceededError
 from leap_core.notifications import notify, storage_overage
+from leap_core.notifications.events import quota_refused
 from leap_core.notifications.quota import notify_quota_levels
 from leap_core.quotas import GIB, EffectiveQuotas, effective_quotas, refuse
 
@@ -185,6 +186,17 @@ def _adjust(session: Session, user_id: str, **values: Any) -> Usage:
         .execution_options(synchronize_session=False)
     ).one()
     return Usage(period, row.recordings_count, row.storage_bytes, row.transcription_seconds)
+
+
+def record_refusal(session: Session, actor: Actor, user_id: str, error: QuotaExceededError) -> None:
+    """Audit a refusal and tell the owner, in a unit of work of its own.
+
+    For refusals whose caller's transaction rolls back with the error (an API create that raised): the
+    record and the notice must outlive it, or the refusal would leave no trace.
+    """
+    refuse(session, actor, user_id, error)
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    notify(session, user_id, quota_refused(user_id, error.quota, error.limit, error.current, str(error), day))
 
 
 def check_automation_job_count(

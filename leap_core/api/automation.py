@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from leap_core import automation
+from leap_core import automation, usage
 from leap_core.api.sources import owned_by_ref
 from leap_core.db.models import AutomationJob, Template
 from leap_core.db.types import utcnow
-from leap_core.errors import ValidationError
+from leap_core.errors import QuotaExceededError, ValidationError
 
 if TYPE_CHECKING:
     from leap_core.api.users import UserAPI
@@ -39,18 +40,28 @@ class AutomationAPI:
     def create(self, name: str, template: str, schedule: Mapping[str, Any], enabled: bool = True) -> dict[str, Any]:
         """A job for one template; the template stops processing on arrival, so its recordings wait for the job."""
         try:
-            with self.user.leap.db.session() as session:
+            with self._refusals_recorded(), self.user.leap.db.session() as session:
                 row = owned_by_ref(session, Template, self.user.user_id, template, "template")
                 job = automation.create_job(session, self.user.actor, row, name, schedule, enabled, self.clock())
                 return automation.job_view(job, row.name)
         except IntegrityError:
             raise ValidationError(f"you already have an automation job named {name!r}") from None
 
+    @contextmanager
+    def _refusals_recorded(self) -> Iterator[None]:
+        """A quota refusal rolls the caller's work back; its audit record and notice are written after."""
+        try:
+            yield
+        except QuotaExceededError as error:
+            with self.user.leap.db.session() as session:
+                usage.record_refusal(session, self.user.actor, self.user.user_id, error)
+            raise
+
     def update(
         self, ref: str, *, schedule: Mapping[str, Any] | None = None, template: str | None = None,
         enabled: bool | None = None,
     ) -> dict[str, Any]:
-        with self.user.leap.db.session() as session:
+        with self._refusals_recorded(), self.user.leap.db.session() as session:
             job = owned_by_ref(session, AutomationJob, self.user.user_id, ref, "automation job")
             new_template = (owned_by_ref(session, Template, self.user.user_id, template, "template")
                             if template else None)

@@ -29,7 +29,7 @@ UploadReason = Literal["quota", "auth", "network", "other"]
 QUOTA_LEVELS = (100, 80)
 """Percent thresholds, highest first: usage that jumps past both reports only the higher one."""
 QUOTA_LABELS = {"max_recordings_per_month": "Monthly recordings", "max_storage_gb": "Storage",
-                "max_automation_jobs": "Automation jobs"}
+                "max_automation_jobs": "Automation jobs", "min_automation_interval_hours": "Automation interval"}
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,15 @@ def quota_warning_event(user_id: str, quota: str, used: float, limit: float | No
     return Event(kind, f"{kind}:{user_id}:{quota}:{period}:{level}", title,
                  f"{used:g} used of {limit:g} ({percent:.0f}%).",
                  {"quota": quota, "used": used, "limit": limit, "period": period, "level": level})
+
+
+def quota_refused(user_id: str, quota: str, limit: float, current: float, reason: str, day: str) -> Event:
+    """An action the quota refused (one more automation job, a too-frequent schedule): the owner is told
+    why, at most once a day per quota, so a script retrying in a loop does not flood the inbox."""
+    label = QUOTA_LABELS.get(quota, quota)
+    return Event(EventType.QUOTA_REACHED, f"{EventType.QUOTA_REACHED}:{user_id}:{quota}:refused:{day}",
+                 f"{label} quota refused an action", reason,
+                 {"quota": quota, "limit": limit, "current": current, "reason": reason, "day": day})
 
 
 def storage_overage(user_id: str, used_gb: float, limit_gb: float, day: str) -> Event:

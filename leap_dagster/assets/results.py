@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataV
 from leap_core.errors import LeapError
 from leap_core.pipeline.runner import StageOutcome
 from leap_core.publishing.targets import TargetOutcome
+from leap_dagster.admission import admit_outside_launcher
 from leap_dagster.resources import LeapResource
 
 OWNERS = ["team:leap"]
@@ -35,9 +36,13 @@ def as_metadata(data: dict[str, Any]) -> dict[str, Any]:
 def run_stage(
     context: AssetExecutionContext, leap: LeapResource, call: Callable[[str, str], T]
 ) -> T:
-    """Resolve the partition to a recording and run the core call; a LeapError fails the step cleanly."""
+    """Resolve the partition to a recording and run the core call; a LeapError fails the step cleanly.
+
+    A run the launcher did not start is first admitted against the recording's owner (leap_dagster.admission).
+    """
     try:
         recording_id = leap.pipeline().recording_id_for(context.partition_key)
+        admit_outside_launcher(context, leap, recording_id)
         return call(recording_id, context.run_id)
     except LeapError as exc:
         raise Failure(description=str(exc), metadata={"error": str(exc)}, allow_retries=False) from None
