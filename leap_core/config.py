@@ -89,7 +89,9 @@ class Settings(BaseSettings):
     source_stable_scans: int = 2
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50
-    retention_batch_size: int = 500
+    retention_batch_size: int = 250
+    sync_tick_budget_s: float = 1.5
+    """A sync tick starts no new source listing after this long; the rest are listed first next tick."""
     source_sync_interval_s: float = 60.0
     local_sync_interval_s: float = 10
     launch_confirm_seconds: int = 120

@@ -8,6 +8,7 @@ source's PENDING_SOURCE rows; registering is the only per-file work, and it is d
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -270,10 +271,18 @@ def sync_sources(
     settings: Settings,
     source_ids: Collection[str],
     credentials: CredentialReader | None = None,
+    budget_s: float | None = None,
 ) -> list[SyncSummary]:
-    """Each source in its own unit of work, so one source's failure never undoes another's registrations."""
+    """Each source in its own unit of work, so one source's failure never undoes another's registrations.
+
+    With `budget_s`, no new source is started once that much time has passed: the sensor's tick stays
+    short however many sources are due, and the ones left over are listed first on the next tick.
+    """
     summaries: list[SyncSummary] = []
+    began = time.monotonic()
     for source_id in source_ids:
+        if budget_s is not None and summaries and time.monotonic() - began >= budget_s:
+            break
         try:
             with db.session() as session:
                 source = session.get(Source, source_id)
@@ -307,8 +316,10 @@ def sync_interval(source: Source, settings: Settings) -> timedelta:
 
 def due(sources: Collection[Source], last_listed: Mapping[str, datetime], now: datetime,
         settings: Settings) -> list[Source]:
-    """The enabled sources whose interval has passed since their last listing (never listed: due)."""
-    return [
+    """The enabled sources whose interval has passed since their last listing, longest waiting first
+    (never listed: first of all), so a tick that runs out of budget starves nobody."""
+    waiting = [
         s for s in sources
         if s.enabled and (s.id not in last_listed or now - last_listed[s.id] >= sync_interval(s, settings))
     ]
+    return sorted(waiting, key=lambda s: last_listed.get(s.id, datetime.min.replace(tzinfo=now.tzinfo)))

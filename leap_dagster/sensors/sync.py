@@ -40,8 +40,9 @@ def source_sync_sensor(context: SensorEvaluationContext, leap: LeapResource) -> 
         sources = list(session.scalars(select(Source).where(Source.enabled.is_(True)).order_by(Source.id)))
         session.expunge_all()
     state: dict[str, dict[str, object]] = {s.id: {"at": listed[s.id].isoformat()} for s in sources if s.id in listed}
-    summaries = sync_sources(core.db, SYNC_ACTOR, core.settings, [s.id for s in due(sources, listed, now,
-                                                                                    core.settings)])
+    waiting = due(sources, listed, now, core.settings)
+    summaries = sync_sources(core.db, SYNC_ACTOR, core.settings, [s.id for s in waiting],
+                             budget_s=core.settings.sync_tick_budget_s)
     new_keys: list[str] = []
     errors: list[str] = []
     for summary in summaries:
@@ -51,6 +52,8 @@ def source_sync_sensor(context: SensorEvaluationContext, leap: LeapResource) -> 
             errors.append(f"{summary.source_name}: {summary.error}")
             context.log.error("source %s failed to sync: %s", summary.source_name, summary.error)
     report = f"synced {len(summaries)} of {len(sources)} source(s), {len(new_keys)} new recording(s)"
+    if len(summaries) < len(waiting):
+        report += f"; {len(waiting) - len(summaries)} due source(s) left for the next tick (time budget)"
     if errors:
         report += "; failed: " + "; ".join(errors)
     cursor = json.dumps(state, sort_keys=True)
