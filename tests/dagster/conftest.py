@@ -19,7 +19,8 @@ def leap_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str) -> Le
     home = tmp_path / "leap-home"
     monkeypatch.setenv("LEAP_HOME", str(home))
     monkeypatch.setenv("LEAP_DATABASE_URL", pg_url)
-    settings = Settings(home=home, database_url=pg_url)
+    monkeypatch.setenv("LEAP_LOCAL_SOURCE_ROOTS", str(tmp_path))  # tests add sources beside the home
+    settings = Settings(home=home, database_url=pg_url, local_source_roots=str(tmp_path))
     return Leap(settings, Database(pg_url))
 
 
