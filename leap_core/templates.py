@@ -2,7 +2,8 @@
 
 Rules and presets are user input evaluated by LEAP's own workers, so both are checked when a template is
 saved and evaluated defensively afterwards: name regexes run under a timeout (a catastrophic pattern can
-at worst not match), and presets render in Jinja2's sandbox with bounded arithmetic and output.
+at worst not match), and presets render in `leap_core.preset_sandbox`: Jinja2's sandbox with a budget of
+time, memory, output and nesting per render.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import regex
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SecurityError
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from leap_core import audit
+from leap_core import audit, preset_sandbox
 from leap_core.audit import Actor
 from leap_core.db.models import OutputTarget, Recording, Source, Template
 from leap_core.db.types import utcnow
 from leap_core.errors import ValidationError
+from leap_core.preset_sandbox import PresetLimitError
 from leap_core.publishing.metadata import format_timestamp
 from leap_core.sources.base import SourceFile
 from leap_core.stages import PLATFORMS
@@ -53,9 +55,6 @@ PRESET_SETTINGS = frozenset({
     "group_id", "album_id", "privacy_view",
 })
 """Plain values handed to the platform as they are (see leap_core.publishing.platforms)."""
-MAX_PRESET_OUTPUT = 20_000
-MAX_REPEAT = 10_000
-"""Bounds for `"x" * n` and `n ** m` in a preset: enough for any metadata, too little to exhaust memory."""
 
 
 @dataclass(frozen=True)
@@ -197,23 +196,6 @@ def choose(templates: Sequence[Template], candidate: Candidate) -> Template | No
 # presets ---------------------------------------------------------------------------------------------
 
 
-class _BoundedSandbox(SandboxedEnvironment):
-    """Jinja2's sandbox (no attribute tricks, no unsafe callables) plus bounds on repetition and powers."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise SecurityError("exponent too large in a preset")
-        if operator == "*":
-            for sized, count in ((left, right), (right, left)):
-                if isinstance(sized, str | list | tuple) and isinstance(count, int) and count * len(sized) > MAX_REPEAT:
-                    raise SecurityError("repetition too large in a preset")
-        return super().call_binop(context, operator, left, right)
-
-
-_ENVIRONMENT = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-
 SAMPLE_CONTEXT: dict[str, Any] = {
     "title": "Linear algebra, lecture 3",
     "date": "2024-03-04",
@@ -252,7 +234,9 @@ def preset_context(
 def render_preset(template_text: str, context: Mapping[str, Any]) -> str:
     """Render one preset in the sandbox; any escape attempt, unknown field or error is a ValidationError."""
     try:
-        rendered = _ENVIRONMENT.from_string(template_text).render(dict(context))
+        rendered = preset_sandbox.render(template_text, context)
+    except PresetLimitError as exc:
+        raise PresetLimitError(exc.limit, f"refused: {exc}") from None
     except TemplateSyntaxError as exc:
         raise ValidationError(f"line {exc.lineno}: {exc.message}") from None
     except SecurityError as exc:
@@ -261,8 +245,6 @@ def render_preset(template_text: str, context: Mapping[str, Any]) -> str:
         raise ValidationError(f"{exc.message}; known fields: {', '.join(sorted(SAMPLE_CONTEXT))}") from None
     except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise ValidationError(f"cannot render: {type(exc).__name__}: {exc}") from None
-    if len(rendered) > MAX_PRESET_OUTPUT:
-        raise ValidationError(f"renders to more than {MAX_PRESET_OUTPUT} characters")
     return rendered.strip()
 
 
@@ -286,6 +268,8 @@ def validate_presets(presets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             for text in texts:
                 try:
                     render_preset(text, SAMPLE_CONTEXT)
+                except PresetLimitError as exc:
+                    raise PresetLimitError(exc.limit, f"preset {platform}.{name}: {exc}") from None
                 except ValidationError as exc:
                     raise ValidationError(f"preset {platform}.{name}: {exc}") from None
         clean[platform] = dict(fields)
