@@ -112,9 +112,8 @@ def archive(session: Session, actor: Actor, rows: Sequence[Recording], storage_d
             eligible.append(recording)
     if not eligible:
         return report, []
-    slugs = dict(session.execute(select(User.id, User.slug).where(User.id.in_({r.user_id for r in eligible}))).all())
     now = utcnow()
-    folders = {r.id: recording_files(storage_dir, slugs[r.user_id], r.id, r.extension) for r in eligible}
+    folders = _folders(session, eligible, storage_dir)
     kept = [_archive_row(r.id, folders[r.id], now) for r in eligible]
     session.execute(delete(RecordingArchive).where(RecordingArchive.recording_id.in_(list(folders))))
     session.execute(insert(RecordingArchive), kept)
@@ -137,6 +136,12 @@ def archive(session: Session, actor: Actor, rows: Sequence[Recording], storage_d
     return report, list(folders.values())
 
 
+def _folders(session: Session, rows: Sequence[Recording], storage_dir: Path) -> dict[str, RecordingFiles]:
+    """Each recording's storage folder, with its owners' slugs read in one query."""
+    slugs = dict(session.execute(select(User.id, User.slug).where(User.id.in_({r.user_id for r in rows}))).all())
+    return {r.id: recording_files(storage_dir, slugs[r.user_id], r.id, r.extension) for r in rows}
+
+
 def _archive_row(recording_id: str, files: RecordingFiles, now: datetime) -> dict[str, Any]:
     return {"recording_id": recording_id, "transcript": _read_json(files.transcript),
             "topics": _read_json(files.topics), "subtitles_srt": _read_text(files.srt),
@@ -146,13 +151,13 @@ def _archive_row(recording_id: str, files: RecordingFiles, now: datetime) -> dic
 def restore(session: Session, actor: Actor, rows: Sequence[Recording], storage_dir: Path) -> ArchiveReport:
     """Bring archived recordings back: partition re-added (by the launcher), text outputs rewritten."""
     report = ArchiveReport()
-    slugs = dict(session.execute(select(User.id, User.slug).where(User.id.in_({r.user_id for r in rows}))).all())
+    folders = _folders(session, rows, storage_dir)
     for recording in rows:
         if recording.archived_at is None:
             report.not_eligible[recording.id] = "not archived"
             continue
         kept = session.get(RecordingArchive, recording.id)
-        files = recording_files(storage_dir, slugs[recording.user_id], recording.id, recording.extension)
+        files = folders[recording.id]
         written = _write_back(kept, files) if kept is not None else 0
         if written:
             usage.add_storage(session, recording.user_id, written)

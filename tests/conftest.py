@@ -14,7 +14,7 @@ from leap_core.config import Settings
 from leap_core.db.session import Database
 from tests.support.databases import postgres_clone, postgres_template
 
-pytest_plugins = ["tests.support.cli"]
+pytest_plugins = ["tests.support.cli", "tests.support.publishing"]  # shared fixtures (fake platforms)
 TEST_ACTOR = Actor("tester", origin="api")
 
 

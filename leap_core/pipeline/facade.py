@@ -18,7 +18,7 @@ from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, Sta
 from leap_core.publishing.local_export import export_recording
 from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
-from leap_core.sources.base import SourceClient, SourceFile
+from leap_core.sources.base import SourceClient
 from leap_core.sources.sync import open_client
 from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM, stage_for_working_state
 from leap_core.states import IN_FLIGHT
@@ -54,10 +54,8 @@ class Pipeline:
 
     def _trash_source_copy(self, stage_input: StageInput, client: SourceClient, output: StageOutput) -> dict[str, Any]:
         """The template's Zoom clean-up after a verified download, audited whatever its result."""
-        file = SourceFile(file_id=stage_input.source_file_id, name=stage_input.source_name,
-                          size=stage_input.source_size, recorded_at=stage_input.recorded_at,
-                          extension=stage_input.files.extension, extra=stage_input.source_extra)
-        result = retention.trash_source_copy(client, file, int(output.metadata.get("bytes", -1)))
+        result = retention.trash_source_copy(client, work.source_file(stage_input),
+                                             int(output.metadata.get("bytes", -1)))
         with self.db.session() as session:
             recording = session.get(Recording, stage_input.recording_id)
             if recording is not None:

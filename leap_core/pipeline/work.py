@@ -17,12 +17,17 @@ from leap_core.speech.transcribers import Transcriber, make_transcriber
 from leap_core.speech.transcript import Transcript
 
 
+def source_file(stage_input: StageInput) -> SourceFile:
+    """The recording's file as its source listed it: what downloading and source clean-up address."""
+    return SourceFile(
+        file_id=stage_input.source_file_id, name=stage_input.source_name, size=stage_input.source_size,
+        recorded_at=stage_input.recorded_at, extension=stage_input.files.extension, extra=stage_input.source_extra,
+    )
+
+
 def download(stage_input: StageInput, client: SourceClient) -> StageOutput:
     files = stage_input.files
-    file = SourceFile(
-        file_id=stage_input.source_file_id, name=stage_input.source_name, size=stage_input.source_size,
-        recorded_at=stage_input.recorded_at, extension=files.extension, extra=stage_input.source_extra,
-    )
+    file = source_file(stage_input)
     written = client.download(file, files.source)
     from leap_core.media.probe import probe  # deferred with PyAV: keeps Dagster run-worker start-up fast
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,18 +39,6 @@ PRESETS: dict[str, Any] = {
 }
 # Large enough for three YouTube chunks, so an upload can be interrupted with chunks on both sides.
 LARGE = LectureSpec(size="1920x1080")
-
-
-@pytest.fixture
-def youtube() -> Iterator[FakeYouTube]:
-    with FakeYouTube() as fake:
-        yield fake
-
-
-@pytest.fixture
-def vk() -> Iterator[FakeVK]:
-    with FakeVK() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -4,15 +4,18 @@ them, and the search for a leaked secret in everything LEAP writes for people to
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import pytest
 from dagster import DagsterInstance, serialize_value
 from sqlalchemy import select
 
 from leap_core.api import UserAPI
 from leap_core.db.models import AuditLog, Notification, OutputTarget, ProcessingStage, Template
 from leap_core.secrets import SecretBox
+from tests.fakes.vk import FakeVK
+from tests.fakes.youtube import FakeYouTube
 
 SECRET_KEY = SecretBox.generate_key()
 
@@ -55,3 +58,17 @@ def readable_records(user: UserAPI, instance: DagsterInstance) -> dict[str, str]
 def leaked(places: dict[str, str], secrets: Iterable[str]) -> list[str]:
     """`place: secret-prefix` for every secret found; empty when nothing leaked."""
     return [f"{place}: {secret[:8]}…" for place, text in places.items() for secret in secrets if secret in text]
+
+
+@pytest.fixture
+def youtube() -> Iterator[FakeYouTube]:
+    """A fake YouTube on 127.0.0.1 for one test (a plugin of tests/conftest.py: every test can ask for it)."""
+    with FakeYouTube() as fake:
+        yield fake
+
+
+@pytest.fixture
+def vk() -> Iterator[FakeVK]:
+    """A fake VK API on 127.0.0.1 for one test."""
+    with FakeVK() as fake:
+        yield fake

@@ -46,18 +46,6 @@ LAUNCHER = Actor("launcher", origin="sensor")
 
 
 @pytest.fixture
-def youtube() -> Iterator[FakeYouTube]:
-    with FakeYouTube() as fake:
-        yield fake
-
-
-@pytest.fixture
-def vk() -> Iterator[FakeVK]:
-    with FakeVK() as fake:
-        yield fake
-
-
-@pytest.fixture
 def lecturer(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str, youtube: FakeYouTube, vk: FakeVK
 ) -> Iterator[UserAPI]:

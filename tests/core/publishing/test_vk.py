@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,6 @@ from tests.core.publishing.conftest import VIDEO_SIZE
 from tests.fakes.vk import OWNER_ID, FakeVK
 
 GROUP_ID = 777
-
-
-@pytest.fixture
-def vk() -> Iterator[FakeVK]:
-    with FakeVK() as fake:
-        yield fake
 
 
 def publisher(fake: FakeVK, **overrides: Any) -> VkPublisher:

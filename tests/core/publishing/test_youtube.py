@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,6 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 
 class Crash(Exception):
     """Stands in for the worker dying between two chunks."""
-
-
-@pytest.fixture
-def youtube() -> Iterator[FakeYouTube]:
-    with FakeYouTube() as fake:
-        yield fake
 
 
 def publisher(fake: FakeYouTube, **overrides: Any) -> YouTubePublisher:
