@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from leap_core.db.models import AuditLog
 
 Origin = Literal["cli", "api", "sensor", "schedule", "run", "webhook"]
-Result = Literal["success", "failure", "partial"]
+Result = Literal["success", "failure", "partial", "ignored"]
 SECRET_KEYS = ("token", "secret", "password", "key", "authorization", "credential_data")
 
 

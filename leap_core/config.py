@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     summary_timezone: str = "UTC"
 
     stale_run_minutes: int = 60
+    reconcile_grace_seconds: float = 120.0
+    """A recording is judged stranded only after resting this long untouched (a run may still be starting)."""
+    reconcile_batch_size: int = 200
     source_stable_scans: int = 2
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50

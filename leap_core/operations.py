@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from leap_core import audit, recordings, usage
+from leap_core.attempts import QUEUED
 from leap_core.audit import Actor
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunRequest
 from leap_core.db.types import utcnow
@@ -163,7 +164,7 @@ def retry_failed_uploads(session: Session, actor: Actor, user_id: str, dry_run: 
     failed_ids = sorted({r.id for _, r in requests if r.status is RecordingStatus.FAILED})
     session.flush()
     _bulk_transition(session, failed_ids, [RecordingStatus.FAILED], RecordingStatus.UPLOADING,
-                     failed=False, error_message=None, retry_count=Recording.retry_count + 1)
+                     failed=False, error_message=None, retry_count=Recording.retry_count + 1, attempt_owner=QUEUED)
     now = utcnow()
     session.execute(insert(RunRequest), [
         {"recording_id": r.id, "user_id": r.user_id, "first_stage": upload_stage(t.platform).name,
@@ -266,7 +267,7 @@ def request_due_parked(session: Session, actor: Actor, max_attempts: int) -> lis
         target.parked_attempts += 1
         if recording.status is RecordingStatus.FAILED:
             recordings.transition(session, recording, RecordingStatus.UPLOADING)
-            recording.failed, recording.error_message = False, None
+            recording.failed, recording.error_message, recording.attempt_owner = False, None, QUEUED
         recordings.request_run(session, recording, upload_stage(target.platform).name, "parked", actor)
         requested.append(recording.id)
     return requested

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from leap_core import audit, usage
+from leap_core.attempts import QUEUED
 from leap_core.audit import Actor
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunRequest, Source, Template, User
 from leap_core.db.types import new_ulid, utcnow
@@ -25,6 +26,7 @@ from leap_core.naming import partition_key
 from leap_core.paths import safe_extension
 from leap_core.quotas import effective_quotas
 from leap_core.sources.base import SourceFile
+from leap_core.stage_history import resume_stage
 from leap_core.stages import DOWNLOAD, stage_named
 from leap_core.states import (
     RESETTABLE,
@@ -169,7 +171,7 @@ def retry(session: Session, actor: Actor, rows: Sequence[Recording]) -> list[dic
     if not_failed:
         listed = ", ".join(f"{r.id} ({r.status})" for r in not_failed)
         raise InvalidTransitionError(f"recording is not failed: {listed}")
-    stage_of = {r.id: stage_named(r.failed_at_stage or DOWNLOAD.name) for r in rows}
+    stage_of = {r.id: stage_named(resume_stage(session, r)) for r in rows}
     by_state: dict[RecordingStatus, list[str]] = defaultdict(list)
     for recording_id, stage in stage_of.items():
         by_state[stage.working].append(recording_id)
@@ -179,7 +181,7 @@ def retry(session: Session, actor: Actor, rows: Sequence[Recording]) -> list[dic
             update(Recording)
             .where(Recording.id.in_(ids), Recording.status == RecordingStatus.FAILED)
             .values(status=working, failed=False, error_message=None, retry_count=Recording.retry_count + 1,
-                    version=Recording.version + 1, updated_at=now)
+                    attempt_owner=QUEUED, version=Recording.version + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != len(ids):  # type: ignore[attr-defined]

@@ -216,7 +216,7 @@ def notify_recording_failed(session: Session, recording_id: str, attempt: str) -
     recording = session.get(Recording, recording_id)
     if recording is None or recording.status is not RecordingStatus.FAILED:
         return None
-    event = stage_failed(recording.id, recording.title, recording.failed_at_stage or "unknown",
+    event = stage_failed(recording.id, recording.title, recording.failed_at_stage or "download",
                          recording.error_message or "the run failed", attempt)
     return notify(session, recording.user_id, event)
 

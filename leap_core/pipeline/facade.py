@@ -6,21 +6,21 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leap_core import audit, recordings, retention
+from leap_core import attempts, audit, retention
 from leap_core.audit import Actor
 from leap_core.config import Settings
-from leap_core.db.models import OutputTarget, ProcessingStage, Recording, Source
+from leap_core.db.models import OutputTarget, Recording, Source
 from leap_core.db.session import Database
-from leap_core.db.types import utcnow
 from leap_core.errors import NotFoundError, StageError
 from leap_core.pipeline import work
 from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, StageRunner, load
 from leap_core.publishing.local_export import export_recording
 from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
+from leap_core.reconcile import fail_in_flight
 from leap_core.sources.base import SourceClient
 from leap_core.sources.sync import open_client
-from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM, stage_for_working_state
+from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM
 from leap_core.states import IN_FLIGHT
 
 
@@ -97,19 +97,17 @@ class Pipeline:
         return self.targets.run(recording_id, platform, step, run_id)
 
     def mark_run_died(self, recording_id: str, run_id: str, reason: str) -> bool:
-        """A run ended without its stage saying so (killed worker, crash): FAILED at the stage it was in."""
-        actor = Actor("pipeline", origin="sensor", run_id=run_id)
+        """A run ended without its stage saying so (killed worker, crash): FAILED at the stage it was in.
+
+        Only the run that owns the recording's current attempt fails it; an older run's death (the one a
+        retry replaced) is audited as a late event and changes nothing.
+        """
         with self.db.session() as session:
             recording = load(session, recording_id)
             if recording.status not in IN_FLIGHT:
                 return False
-            stage = stage_for_working_state(recording.status)
-            running = session.scalars(select(ProcessingStage).where(
-                ProcessingStage.recording_id == recording_id, ProcessingStage.status == "running")).all()
-            stage_name = running[-1].stage if running else (stage.name if stage else "unknown")
-            for row in running:
-                row.status, row.completed_at, row.error = "failed", utcnow(), reason
-            recordings.fail(session, recording, stage_name, reason)
-            audit.record(session, actor, "recording.fail", "recording", recording_id, user_id=recording.user_id,
-                         details={"stage": stage_name, "error": reason}, result="failure")
+            if not attempts.owns(recording, run_id):
+                attempts.record_late_event(session, recording, run_id, "run died", {"error": reason})
+                return False
+            fail_in_flight(session, recording, reason, Actor("pipeline", origin="sensor", run_id=run_id))
         return True

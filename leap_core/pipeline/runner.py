@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leap_core import audit, recordings, usage
+from leap_core import attempts, audit, recordings, usage
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import ProcessingStage, Recording, Template, User
@@ -126,6 +126,9 @@ class StageRunner:
             raise
         elapsed = time.monotonic() - started
         status = self._exit(recording_id, stage, stage_row_id, output, actor, elapsed)
+        if status == "superseded":
+            return StageOutcome("skipped", recording_id, stage.name, {"reason": "superseded by a newer attempt"},
+                                elapsed)
         return StageOutcome(status, recording_id, stage.name, output.metadata, elapsed)
 
     def _enter(self, recording_id: str, stage: Stage, run_id: str | None) -> tuple[int, StageInput, bool] | None:
@@ -135,6 +138,7 @@ class StageRunner:
             if recording.status is RecordingStatus.SKIPPED:
                 return None
             reprocess = is_past(recording.status, stage)
+            attempts.claim(recording, run_id)
             if recording.status is stage.ready and stage.ready is not stage.working:
                 recordings.transition(session, recording, stage.working)
             elif recording.status is not stage.working and not reprocess:
@@ -150,13 +154,17 @@ class StageRunner:
 
     def _exit(
         self, recording_id: str, stage: Stage, row_id: int, output: StageOutput, actor: Actor, elapsed: float
-    ) -> Literal["completed", "skipped"]:
+    ) -> Literal["completed", "skipped", "superseded"]:
         with self.db.session() as session:
             recording = load(session, recording_id)
             row = session.get(ProcessingStage, row_id)
             assert row is not None
             row.completed_at = utcnow()
             row.details = {**row.details, **output.metadata, "elapsed_s": round(elapsed, 3)}
+            if not attempts.owns(recording, actor.run_id):
+                row.status = "superseded"
+                attempts.record_late_event(session, recording, actor.run_id, "stage completed", {"stage": stage.name})
+                return "superseded"
             self._account(session, recording, stage)
             if row.details.get("reprocess"):
                 row.status = "completed"  # regenerated in place: the recording stays where it rests
@@ -196,6 +204,10 @@ class StageRunner:
             row.status = "failed"
             row.completed_at = utcnow()
             row.error = message
+            if not attempts.owns(recording, actor.run_id):
+                attempts.record_late_event(session, recording, actor.run_id, "stage failed",
+                                           {"stage": stage.name, "error": message})
+                return
             if recording.status is not RecordingStatus.FAILED:
                 recordings.fail(session, recording, stage.name, message)
             audit.record(session, actor, "recording.fail", "recording", recording_id, user_id=recording.user_id,

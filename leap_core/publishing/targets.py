@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from leap_core import audit, recordings
+from leap_core import attempts, audit, recordings
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording
@@ -96,6 +96,7 @@ class TargetRunner:
             if target.status is TargetStatus.UPLOADED:
                 settle(session, recording, only_uploaded=True)
                 return TargetOutcome("reused", platform, target.video_id, target.url, {}, 0.0)
+            attempts.claim(recording, run_id)
             if recording.status is RecordingStatus.TRANSCRIBED:
                 recordings.transition(session, recording, RecordingStatus.UPLOADING)
             elif recording.status is not RecordingStatus.UPLOADING and not failed_publishing(recording):

@@ -37,6 +37,7 @@ class Recording(Base):
         UniqueConstraint("source_id", "source_file_id"),
         Index("ix_recordings_user_id_status", "user_id", "status"),
         Index("ix_recordings_user_id_created_at", "user_id", "created_at"),
+        Index("ix_recordings_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(ULIDString, primary_key=True, default=new_ulid)
@@ -66,6 +67,9 @@ class Recording(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Set while the recording is archived by retention: files and partition gone, outputs in RecordingArchive."""
+    attempt_owner: Mapped[str | None] = mapped_column(String(64))
+    """The run that owns the current attempt, `queued` while a retry waits for its run, None before either
+    (`leap_core.attempts`): only the owner's events move the recording."""
 
     __mapper_args__ = {"version_id_col": version}
 
