@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leap_core import audit
 from leap_core.audit import Actor
-from leap_core.db.models import Recording
+from leap_core.db.models import ProcessingStage, Recording
 from leap_core.errors import ConcurrentModificationError
 from leap_core.states import IN_FLIGHT
 
@@ -29,20 +30,29 @@ def owns(recording: Recording, run_id: str | None) -> bool:
     return run_id is None or recording.attempt_owner in (None, run_id)
 
 
-def claim(recording: Recording, run_id: str | None) -> None:
+def claim(session: Session, recording: Recording, run_id: str | None) -> None:
     """Take the current attempt for `run_id` as it enters a stage.
 
-    Refused only while another run is working on the recording (in flight and owned by someone else):
-    a resting recording, a queued retry or an unowned one is taken.
+    Refused while another run is working on the recording (in flight and owned by someone else), and a
+    queued retry is taken only by a run that had not worked on the recording before it: the replaced
+    run, carrying on to its next asset, must not steal the new attempt.
     """
-    if run_id is None:
+    if run_id is None or recording.attempt_owner == run_id:
         return
     owner = recording.attempt_owner
-    if recording.status in IN_FLIGHT and owner not in (None, QUEUED, run_id):
+    if recording.status in IN_FLIGHT and owner not in (None, QUEUED):
         raise ConcurrentModificationError(
             f"recording {recording.id} is being worked on by run {owner}; run {run_id} does not own its "
             "current attempt")
+    if owner == QUEUED and _worked_on(session, recording.id, run_id):
+        raise ConcurrentModificationError(
+            f"recording {recording.id} was retried; run {run_id} belongs to the attempt the retry replaced")
     recording.attempt_owner = run_id
+
+
+def _worked_on(session: Session, recording_id: str, run_id: str) -> bool:
+    return session.scalar(select(ProcessingStage.id).where(
+        ProcessingStage.recording_id == recording_id, ProcessingStage.run_id == run_id).limit(1)) is not None
 
 
 def record_late_event(

@@ -65,6 +65,8 @@ def reconcile(
     page = _candidates(session, utcnow() - grace, limit, after)
     if not page:
         return [], None
+    last = page[-1]
+    after_page = (last.updated_at, last.id) if len(page) == limit else None  # read before failing moves it
     latest = _latest_requests(session, [r.id for r in page])
     runs = lookup(sorted({run for r in page if (run := _run_of(r, latest.get(r.id)))}))
     stranded = []
@@ -74,8 +76,7 @@ def reconcile(
             stage = blame_stage(session, recording)
             fail_stranded(session, recording, stage, why)
             stranded.append(Stranded(recording.id, stage, why))
-    last = page[-1]
-    return stranded, ((last.updated_at, last.id) if len(page) == limit else None)
+    return stranded, after_page
 
 
 def _candidates(session: Session, before: datetime, limit: int, after: Cursor | None) -> list[Recording]:
@@ -105,13 +106,14 @@ def _run_of(recording: Recording, request: RunRequest | None) -> str | None:
 
 def _why_stranded(recording: Recording, request: RunRequest | None, runs: Mapping[str, RunState]) -> str | None:
     """None when something will still move the recording (or it rests on purpose); else what happened."""
-    if request is not None and request.status in QUEUED_REQUESTS:
-        return None  # waiting in the launcher's queue
     run_id = _run_of(recording, request)
     state = runs.get(run_id) if run_id else None
     if state is not None and state.live:
         return None
     in_flight = recording.status in IN_FLIGHT
+    owned_by_ended_run = in_flight and recording.attempt_owner not in (None, QUEUED)
+    if request is not None and request.status in QUEUED_REQUESTS and not owned_by_ended_run:
+        return None  # waiting in the launcher's queue
     if not in_flight and (request is None or (state is not None and state.status == "SUCCESS")):
         return None  # rests where a successful run (or the template) left it
     if run_id is None:

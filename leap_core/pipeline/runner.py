@@ -138,7 +138,7 @@ class StageRunner:
             if recording.status is RecordingStatus.SKIPPED:
                 return None
             reprocess = is_past(recording.status, stage)
-            attempts.claim(recording, run_id)
+            attempts.claim(session, recording, run_id)
             if recording.status is stage.ready and stage.ready is not stage.working:
                 recordings.transition(session, recording, stage.working)
             elif recording.status is not stage.working and not reprocess:

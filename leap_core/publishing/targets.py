@@ -96,7 +96,7 @@ class TargetRunner:
             if target.status is TargetStatus.UPLOADED:
                 settle(session, recording, only_uploaded=True)
                 return TargetOutcome("reused", platform, target.video_id, target.url, {}, 0.0)
-            attempts.claim(recording, run_id)
+            attempts.claim(session, recording, run_id)
             if recording.status is RecordingStatus.TRANSCRIBED:
                 recordings.transition(session, recording, RecordingStatus.UPLOADING)
             elif recording.status is not RecordingStatus.UPLOADING and not failed_publishing(recording):
