@@ -11,7 +11,7 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from leap_dagster.celery import pool_queue_celery_executor
-from leap_dagster.definitions import defs as local_defs
+from leap_dagster import definitions as local  # a module, not its Definitions: one Definitions at module scope
 from leap_dagster.partitions import recordings
 
 recording_pipeline_celery = define_asset_job(
@@ -22,4 +22,4 @@ recording_pipeline_celery = define_asset_job(
     description="The recording pipeline with one Celery task per step, queued by pool.",
 )
 
-defs = Definitions.merge(local_defs, Definitions(jobs=[recording_pipeline_celery]))
+defs = Definitions.merge(local.defs, Definitions(jobs=[recording_pipeline_celery]))

@@ -70,6 +70,8 @@ def wait_published(demo: UserAPI, count: int, services: dict[str, Service], time
     while time.monotonic() < deadline:
         for service in services.values():
             service.check()
+            if "Error loading repository location" in service.log.read_text(errors="replace"):
+                pytest.fail(f"{service.name} could not load LEAP's code:\n{service.log.read_text()[-3000:]}")
         rows = demo.recordings()
         if len(rows) == count and {r["status"] for r in rows} <= DONE:
             return rows
