@@ -140,16 +140,19 @@ def run_lookup(instance: DagsterInstance) -> reconcile.RunLookup:
 
 
 def _failure_message(instance: DagsterInstance, run_id: str) -> str | None:
+    """The failed step's own error where there is one (the cause), else the run's failure message."""
     records = instance.all_logs(run_id, of_type={DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE})
     for record in reversed(records):
         event = record.dagster_event
         if event is not None and event.event_type is DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
-            if error is not None:
-                return error.message
-        if record.message:
-            return record.message
-    return None
+            causes = []
+            while error is not None:  # Dagster wraps the step's exception: the cause is at the end of the chain
+                causes.append(error.message.strip())
+                error = error.cause
+            if causes:
+                return " ← ".join(reversed(causes))
+    return next((record.message for record in reversed(records) if record.message), None)
 
 
 def _cursor(raw: str | None) -> reconcile.Cursor | None:
