@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter, build_run_status_sensor_context
 
 from leap_core.api import UserAPI
+from leap_core.stages import TRANSCRIBE
 from leap_core.states import RecordingStatus
 from leap_dagster.definitions import defs
 from leap_dagster.sensors import recording_failure_sensor
@@ -52,3 +53,23 @@ def test_a_recording_that_already_settled_is_left_alone(demo: UserAPI, instance:
     ).for_run_failure()
     recording_failure_sensor(context)
     assert demo.recording(recording_id)["status"] == "UPLOADED"
+
+
+def test_the_failure_sensor_of_a_run_a_retry_replaced_changes_nothing(demo: UserAPI, instance: DagsterInstance) -> None:
+    (recording_id,) = register_many(demo, 1)
+    force_status(demo, [recording_id], RecordingStatus.PROCESSED)
+    run, event = died_run(instance, demo.recording(recording_id)["partition_key"])
+    demo.leap.pipeline.stages._enter(recording_id, TRANSCRIBE, run.run_id)  # type: ignore[attr-defined]
+    demo.leap.pipeline.mark_run_died(recording_id, run.run_id, "its run worker is gone")  # type: ignore[attr-defined]
+    demo.retry([recording_id])  # issued while the run's failure is still being handled
+    context = build_run_status_sensor_context(
+        sensor_name="recording_failure_sensor", dagster_instance=instance, dagster_run=run,  # type: ignore[arg-type]
+        dagster_event=event, resources=RESOURCES,  # type: ignore[arg-type]
+    ).for_run_failure()
+
+    recording_failure_sensor(context)
+
+    view = demo.recording(recording_id)
+    assert (view["status"], view["error"]) == ("TRANSCRIBING", None)
+    (late,) = demo.activity(action="recording.late_event")
+    assert late["details"]["run_id"] == run.run_id  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from leap_core.states import RecordingStatus
 from leap_dagster.definitions import defs
 from leap_dagster.sensors import launcher_sensor
 from leap_dagster.sensors.recovery import run_recovery_sensor, run_worker_pid
-from tests.fixtures.media import make_lecture
+from tests.fixtures.media import LectureSpec, make_lecture
 from tests.support.builders import force_status, register_many
 from tests.support.dagster import RESOURCES, settle, tick_launcher, tick_sync
 
@@ -63,6 +63,25 @@ def wait_for_stage(demo: UserAPI, stage: str, child: subprocess.Popen[bytes]) ->
                 return
         time.sleep(0.1)
     pytest.fail(f"the run ended (exit {child.returncode}) before reaching {stage}")
+
+
+def kill_in_stage(demo: UserAPI, stage: str, child: subprocess.Popen[bytes]) -> str:
+    """SIGKILL the worker the moment `stage` is running (polled tightly: download and trim take well under a
+    second); returns the stage that was running when the signal went, which is where it must have failed."""
+    while child.poll() is None:
+        with demo.leap.db.session() as session:
+            running = session.scalar(select(ProcessingStage.stage).where(ProcessingStage.status == "running"))
+        if running is not None and (running == stage or _after(running, stage)):
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            return running
+        time.sleep(0.005)
+    pytest.fail(f"the run ended (exit {child.returncode}) before reaching {stage}")
+
+
+def _after(running: str, stage: str) -> bool:
+    order = ["download", "trim", "transcribe", "topics", "subtitles", "upload:local"]
+    return order.index(running) > order.index(stage)
 
 
 def tick_recovery(instance: DagsterInstance) -> None:
@@ -124,3 +143,28 @@ def test_a_run_without_a_local_worker_whose_stage_stalls_past_the_limit_is_faile
     recording = demo.recording(recording_id)
     assert (recording["status"], recording["failed_at_stage"]) == ("FAILED", "transcribe")
     assert "made no progress" in recording["error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["download", "trim", "upload:local"])
+def test_a_run_worker_killed_in_each_stage_ends_failed_there_and_retry_publishes_once(
+    demo: UserAPI, instance: DagsterInstance, stage: str
+) -> None:
+    inbox = Path(demo.sources()[0]["path"])
+    shutil.copy(make_lecture(LectureSpec(size="1280x720")).path, inbox / "lecture.mp4")
+    tick_sync(instance)
+    tick_sync(instance)
+    run, child = launch_in_child(instance, next_run_request(instance))
+    killed_in = kill_in_stage(demo, stage, child)
+    tick_launcher(instance)
+    tick_recovery(instance)
+
+    (recording,) = demo.recordings()
+    assert (recording["status"], recording["failed_at_stage"]) == ("FAILED", killed_in)
+    storage = Path(demo.leap.settings.resolved_storage_dir)
+    assert not list(storage.rglob("*.part")), "no partial file may stay behind"
+    demo.retry([recording["id"]])
+    settle(instance)
+    assert demo.recording(recording["id"])["status"] == "UPLOADED"
+    assert len(demo.activity(action="target.upload")) == 1
+    assert instance.get_run_by_id(run.run_id).status is DagsterRunStatus.FAILURE  # type: ignore[union-attr]
