@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import socket
 import statistics
@@ -199,6 +200,7 @@ def partition_page(url: str, repeat: int) -> float:
 
 
 def screenshot(url: str, target: Path) -> float:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as play:
@@ -208,8 +210,15 @@ def screenshot(url: str, target: Path) -> float:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         began = time.perf_counter()
         page.goto(f"{url}/assets/transcript?view=partitions", wait_until="networkidle", timeout=120_000)
-        page.get_by_text("recordings", exact=False).first.wait_for(timeout=120_000)  # the asset's page, not a spinner
+        try:  # the asset's own page with its partition keys, not a spinner or a load error
+            page.get_by_text(re.compile(r"-u\d+-lecture-")).first.wait_for(timeout=120_000)
+        except PlaywrightTimeout:
+            page.screenshot(path=str(target))
+            raise RuntimeError(f"the partition page never showed a partition key; see {target}") from None
         elapsed = time.perf_counter() - began
+        skip = page.get_by_role("button", name="Skip")  # Dagster's first-visit newsletter dialog
+        if skip.count():
+            skip.first.click()
         page.screenshot(path=str(target))
         browser.close()
     return elapsed
@@ -338,11 +347,13 @@ def main() -> None:
             tempfile.TemporaryDirectory() as tmp:
         os.environ["LEAP_DATABASE_URL"] = leap_url
         os.environ["LEAP_HOME"] = str(Path(tmp) / "leap")
+        os.environ["LEAP_LOCAL_SOURCE_ROOTS"] = str(Path(tmp) / "inboxes")  # the users' inboxes are allowed roots
         home = dagster_home(Path(tmp) / "dagster", dagster_db)
         os.environ["DAGSTER_HOME"] = str(home)
         db = Database(leap_url)
         db.upgrade()
-        leap = Leap(Settings(home=Path(tmp) / "leap", database_url=leap_url), db)
+        leap = Leap(Settings(home=Path(tmp) / "leap", database_url=leap_url,
+                             local_source_roots=str(Path(tmp) / "inboxes")), db)
         began = time.perf_counter()
         users = make_users(db, args.users)
         keys = fill(db, users, args.per_user, args.pending_per_user, Path(tmp) / "inboxes")
