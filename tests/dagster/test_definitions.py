@@ -7,6 +7,8 @@ from itertools import pairwise
 import pytest
 from dagster import AssetKey, DynamicPartitionsDefinition
 
+from leap_core.config import get_settings
+from leap_core.errors import ConfigurationError
 from leap_dagster.definitions import defs
 from leap_dagster.jobs import pipeline_executor
 
@@ -34,6 +36,13 @@ def test_sensors_sync_launch_and_catch_failures() -> None:
 
 def test_the_distributed_profile_sends_launcher_runs_through_celery(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEAP_EXECUTOR", "celery")
-    assert pipeline_executor().name == "leap_celery_from_env"
+    assert pipeline_executor(get_settings()).name == "leap_celery_from_env"
     monkeypatch.setenv("LEAP_EXECUTOR", "in_process")
-    assert pipeline_executor().name == "in_process"
+    assert pipeline_executor(get_settings()).name == "in_process"
+
+
+def test_a_bad_executor_name_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAP_EXECUTOR", "threads")
+    with pytest.raises(ConfigurationError) as raised:
+        get_settings()
+    assert str(raised.value) == "bad setting LEAP_EXECUTOR='threads': Input should be 'in_process' or 'celery'"
