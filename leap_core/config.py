@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     """Folders (separated like PATH, by `:` on Linux) under which users may add local sources; the inbox is one."""
     secret_key: str | None = Field(default=None, repr=False)
     actor: str | None = None
+    dagster_home: str | None = Field(default=None, validation_alias="DAGSTER_HOME")
+    """Dagster's own variable: where `leap init` and `leap admin pools` find the instance's pools."""
     log_format: Literal["json", "text"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
     """Unset: INFO in the Dagster processes (a line per stage), WARNING in the `leap` CLI."""
@@ -193,7 +195,7 @@ def _one_line(exc: PydanticValidationError) -> str:
 
 
 def _leap_environment() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("LEAP_")))
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(("LEAP_", "DAGSTER_HOME"))))
 
 
 @lru_cache(maxsize=4)
