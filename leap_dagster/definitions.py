@@ -2,6 +2,7 @@
 
 from dagster import Definitions, in_process_executor
 
+from leap_dagster import process_logs
 from leap_dagster.assets import ALL_ASSETS
 from leap_dagster.checks import ALL_CHECKS
 from leap_dagster.jobs import recording_pipeline
@@ -14,6 +15,8 @@ from leap_dagster.sensors.cancel import cancel_sensor
 from leap_dagster.sensors.outbox import notification_outbox_sensor
 from leap_dagster.sensors.recovery import run_recovery_sensor
 from leap_dagster.sensors.retention import retention_sensor
+
+process_logs.configure()  # every process that loads LEAP's definitions logs the same way (JSON or text, redacted)
 
 defs = Definitions(
     assets=ALL_ASSETS,
