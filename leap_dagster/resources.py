@@ -17,8 +17,7 @@ def _leap(database_url: str | None, home: str | None) -> Leap:
     overrides = {k: v for k, v in {"database_url": database_url, "home": home and Path(home)}.items() if v}
     settings = Settings(**overrides) if overrides else get_settings()  # type: ignore[arg-type]
     leap = Leap(settings, Database(settings.resolved_database_url))
-    if settings.is_embedded:
-        leap.db.upgrade()
+    leap.db.prepare(embedded=settings.is_embedded)  # configured databases are migrated by `leap db upgrade` only
     return leap
 
 

@@ -63,6 +63,6 @@ def main() -> None:
     try:
         settings = get_settings()
     except LeapError as exc:  # a bad LEAP_* value: one line, before any command runs
-        raise SystemExit(f"Error: {exc}") from None
+        raise SystemExit(f"error: {exc}") from None
     configure_logging(settings)
     app()
