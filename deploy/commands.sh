@@ -6,6 +6,7 @@
 #                        names (deploy/celery_definitions.py in the distributed profile)
 #   webserver            the Dagster UI on :3000, reading deploy/workspace.yaml (LEAP_WORKSPACE overrides)
 #   daemon               applies the pool limits, then runs the daemon (sensors, run queue, monitoring)
+#   migrate              `leap db upgrade`: the one place LEAP's schema is migrated (advisory lock; ADR 0028)
 #   pools                sets the concurrency pool limits: leap_core/pools.py's table, LEAP_POOL_<NAME>
 #                        overrides (idempotent; the same code as `leap init` and the pool_limits_sensor)
 #   celery-worker Q...   a Celery worker for the given queues (one per pool in the distributed profile)
@@ -15,7 +16,7 @@ set -eu
 LEAP_ROOT=${LEAP_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 WORKSPACE=${LEAP_WORKSPACE:-$LEAP_ROOT/deploy/workspace.yaml}
 
-service=${1:?usage: commands.sh code-server|webserver|daemon|pools|celery-worker QUEUE...}
+service=${1:?usage: commands.sh code-server|webserver|daemon|migrate|pools|celery-worker QUEUE...}
 shift
 case "$service" in
     code-server)
@@ -27,6 +28,8 @@ case "$service" in
     daemon)
         "$0" pools
         exec dagster-daemon run -w "$WORKSPACE" ;;
+    migrate)
+        exec leap db upgrade ;;
     pools)
         python -m leap_dagster.pools apply >/dev/null ;;
     celery-worker)

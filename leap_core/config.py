@@ -34,7 +34,8 @@ class QuotaDefaults(BaseSettings):
 
 
 class _PoolLimitsBase(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEAP_POOL_", extra="ignore")
+    # An empty LEAP_POOL_MEDIA= means "the table's default" (deploy/compose.yaml passes every one through).
+    model_config = SettingsConfigDict(env_prefix="LEAP_POOL_", extra="ignore", env_ignore_empty=True)
 
     def as_dict(self) -> dict[str, int]:
         return {name: int(getattr(self, name)) for name in POOLS}

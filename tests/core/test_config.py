@@ -55,3 +55,8 @@ def test_leap_core_never_imports_dagster() -> None:
             "print('dagster' in sys.modules, 'alembic' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_an_empty_pool_variable_means_the_tables_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAP_POOL_MEDIA", "")  # deploy/compose.yaml passes every LEAP_POOL_* through, unset = ""
+    assert get_settings().pool_limits.as_dict()["media"] == POOLS["media"].default_limit == 2

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from alembic.script import ScriptDirectory
 
 from leap_core.api import Leap
@@ -116,3 +117,14 @@ def test_from_env_checks_a_configured_database_but_the_embedded_default_upgrades
 def test_the_head_read_from_the_files_is_alembics(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'x.db'}"))
     assert schema.head_revisions() == tuple(sorted(script.get_heads()))
+
+
+def test_the_deployment_migrates_once_before_any_service_starts(empty_pg_url: str, tmp_path: Path) -> None:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # `leap` from this interpreter
+    env = {**environment(tmp_path, empty_pg_url), "PATH": path}
+    subprocess.run(["sh", str(ROOT / "deploy" / "commands.sh"), "migrate"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    assert schema.current_revisions(Database(empty_pg_url).engine) == schema.head_revisions()
+    services = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+    leap_services = {name for name, spec in services.items() if "deploy/commands.sh" in spec.get("command", [])}
+    assert {name for name in leap_services if "migrate" in services[name]["depends_on"]} == leap_services - {"migrate"}
