@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from itertools import pairwise
 
 import pytest
@@ -46,3 +49,13 @@ def test_a_bad_executor_name_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConfigurationError) as raised:
         get_settings()
     assert str(raised.value) == "bad setting LEAP_EXECUTOR='threads': Input should be 'in_process' or 'celery'"
+
+
+def test_a_code_location_with_a_bad_setting_fails_to_load_naming_it() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAP_")} | {"LEAP_WHISPER_THREADS": "many"}
+    done = subprocess.run([sys.executable, "-c", "import leap_dagster.definitions"], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "leap_core.errors.ConfigurationError: bad setting LEAP_WHISPER_THREADS='many': "
+        "Input should be a valid integer, unable to parse string as an integer")
