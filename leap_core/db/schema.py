@@ -117,11 +117,16 @@ def migration_lock(engine: Engine) -> Iterator[None]:
 def upgrade(engine: Engine, url: str, revision: str = "head") -> UpgradeResult:
     """Migrate to `revision` under the lock; a database already there is left as it is."""
     with migration_lock(engine):
-        before = current_revisions(engine)
-        if revision != "head" or before != head_revisions():
-            from alembic import command
+        return upgrade_holding_lock(engine, url, revision)
 
-            from leap_core.db.session import alembic_config
 
-            command.upgrade(alembic_config(url), revision)
-        return UpgradeResult(before, current_revisions(engine))
+def upgrade_holding_lock(engine: Engine, url: str, revision: str = "head") -> UpgradeResult:
+    """`upgrade` for a caller already inside `migration_lock` (`leap init` seeds under the same lock)."""
+    before = current_revisions(engine)
+    if revision != "head" or before != head_revisions():
+        from alembic import command
+
+        from leap_core.db.session import alembic_config
+
+        command.upgrade(alembic_config(url), revision)
+    return UpgradeResult(before, current_revisions(engine))

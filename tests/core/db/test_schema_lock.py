@@ -18,6 +18,7 @@ import yaml
 from alembic.script import ScriptDirectory
 
 from leap_core.api import Leap
+from leap_core.config import Settings
 from leap_core.db import schema
 from leap_core.db.session import Database, alembic_config
 from leap_core.errors import SchemaError
@@ -25,16 +26,16 @@ from tests.support.databases import _admin_execute, _url_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# A real `leap db upgrade` in its own process, held at a barrier until both processes have started,
+# A real `leap …` (e.g. `db upgrade --json`) in its own process, held at a barrier until both processes have started,
 # so they reach the migration together.
-UPGRADE = textwrap.dedent("""
+AT_ONCE = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from leap_core.cli import main
     go = Path(sys.argv[1])
     while not go.exists():
         time.sleep(0.01)
-    sys.argv = ["leap", "db", "upgrade", "--json"]
+    sys.argv = ["leap", *sys.argv[2:]]
     main()
 """)
 
@@ -50,16 +51,16 @@ def empty_pg_url() -> Iterator[str]:
 
 
 def environment(tmp_path: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAP_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEAP_", "DAGSTER_"))}  # no instance: no pools
     env.update({"PYTHONPATH": str(ROOT), "LEAP_HOME": str(tmp_path / "home")})
     if database_url:
         env["LEAP_DATABASE_URL"] = database_url
     return env
 
 
-def upgrade_twice_at_once(tmp_path: Path, env: dict[str, str]) -> list[dict[str, object]]:
+def twice_at_once(tmp_path: Path, env: dict[str, str], *command: str) -> list[dict[str, object]]:
     go = tmp_path / "go"
-    processes = [subprocess.Popen([sys.executable, "-c", UPGRADE, str(go)], env=env, cwd=tmp_path,
+    processes = [subprocess.Popen([sys.executable, "-c", AT_ONCE, str(go), *command], env=env, cwd=tmp_path,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     time.sleep(3)  # both have imported LEAP and wait at the barrier (no assertion rests on this pause)
     go.touch()
@@ -78,7 +79,7 @@ def test_two_processes_on_an_empty_database_migrate_it_once(
     url = {"postgresql": lambda: request.getfixturevalue("empty_pg_url"),
            "sqlite": lambda: f"sqlite:///{tmp_path / 'configured.db'}", "embedded": lambda: None}[backend]()
 
-    results = upgrade_twice_at_once(tmp_path, environment(tmp_path, url))
+    results = twice_at_once(tmp_path, environment(tmp_path, url), "db", "upgrade", "--json")
 
     head = list(schema.head_revisions())
     assert sorted(r["applied"] for r in results) == [False, True]  # one migrated; the other waited, found it done
@@ -88,6 +89,15 @@ def test_two_processes_on_an_empty_database_migrate_it_once(
     final = Database(url or f"sqlite:///{tmp_path / 'home' / 'leap.db'}")
     assert schema.current_revisions(final.engine) == tuple(head)
     final.dispose()
+
+
+def test_two_leap_inits_at_once_on_an_empty_embedded_home_migrate_and_seed_once(tmp_path: Path) -> None:
+    results = twice_at_once(tmp_path, environment(tmp_path, None), "init", "--json")
+    assert sorted(r["created"] for r in results) == [False, True]  # type: ignore[type-var]
+    leap = Leap(Settings(home=tmp_path / "home"), Database(f"sqlite:///{tmp_path / 'home' / 'leap.db'}"))
+    assert [u["slug"] for u in leap.admin("demo").list_users()] == ["demo"]
+    assert len(leap.as_user("demo").sources()) == 1
+    leap.db.dispose()
 
 
 def test_a_configured_database_behind_head_is_refused_with_the_command_to_run(
