@@ -6,7 +6,9 @@
 #                        names (deploy/celery_definitions.py in the distributed profile)
 #   webserver            the Dagster UI on :3000, reading deploy/workspace.yaml (LEAP_WORKSPACE overrides)
 #   daemon               applies the pool limits, then runs the daemon (sensors, run queue, monitoring)
-#   pools                sets the concurrency pool limits from LEAP_POOL_<NAME> (idempotent)
+#   migrate              `leap db upgrade`: the one place LEAP's schema is migrated (advisory lock; ADR 0028)
+#   pools                sets the concurrency pool limits: leap_core/pools.py's table, LEAP_POOL_<NAME>
+#                        overrides (idempotent; the same code as `leap init` and the pool_limits_sensor)
 #   celery-worker Q...   a Celery worker for the given queues (one per pool in the distributed profile)
 #   webhooks             the Zoom webhook receiver on :8787 (optional: polling is the backstop)
 set -eu
@@ -14,16 +16,7 @@ set -eu
 LEAP_ROOT=${LEAP_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 WORKSPACE=${LEAP_WORKSPACE:-$LEAP_ROOT/deploy/workspace.yaml}
 
-pool_limits() {
-    # Defaults mirror the specification's queues on a 2-core machine; change them with env vars, no code.
-    echo "download ${LEAP_POOL_DOWNLOAD:-4}"
-    echo "media ${LEAP_POOL_MEDIA:-2}"
-    echo "transcription ${LEAP_POOL_TRANSCRIPTION:-1}"
-    echo "upload ${LEAP_POOL_UPLOAD:-4}"
-    echo "automation ${LEAP_POOL_AUTOMATION:-1}"
-}
-
-service=${1:?usage: commands.sh code-server|webserver|daemon|pools|celery-worker QUEUE...}
+service=${1:?usage: commands.sh code-server|webserver|daemon|migrate|pools|celery-worker QUEUE...}
 shift
 case "$service" in
     code-server)
@@ -35,10 +28,10 @@ case "$service" in
     daemon)
         "$0" pools
         exec dagster-daemon run -w "$WORKSPACE" ;;
+    migrate)
+        exec leap db upgrade ;;
     pools)
-        pool_limits | while read -r pool limit; do
-            dagster instance concurrency set "$pool" "$limit" >/dev/null
-        done ;;
+        python -m leap_dagster.pools apply >/dev/null ;;
     celery-worker)
         [ $# -gt 0 ] || set -- dagster
         # Celery takes a worker's queues as one comma-separated -Q (a repeated -Q keeps only the last).

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from leap_core.api import Leap, create_user
 from leap_core.audit import Actor
+from leap_core.db import schema
 from leap_core.db.models import User
 
 DEMO_SLUG = "demo"
@@ -21,8 +22,16 @@ INBOX_TEMPLATE: dict[str, Any] = {
 
 
 def init_embedded(leap: Leap) -> dict[str, Any]:
-    """Idempotent: migrates, and seeds the demo user, inbox source and template only on an empty database."""
-    leap.db.upgrade()
+    """Idempotent: migrates, and seeds the demo user, inbox source and template only on an empty database.
+
+    Both happen under the migration lock, so two `leap init` starting together migrate and seed once.
+    """
+    with schema.migration_lock(leap.db.engine):
+        schema.upgrade_holding_lock(leap.db.engine, leap.db.url)
+        return _seed(leap)
+
+
+def _seed(leap: Leap) -> dict[str, Any]:
     with leap.db.session() as session:
         existing = session.scalar(select(User).where(User.slug == DEMO_SLUG))
     inbox = leap.settings.resolved_inbox_dir

@@ -9,12 +9,16 @@ platform; unset means the platform's real address.
 from __future__ import annotations
 
 import os
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, create_model, field_validator
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from leap_core.errors import ConfigurationError
+from leap_core.pools import POOLS
 
 
 class QuotaDefaults(BaseSettings):
@@ -29,6 +33,21 @@ class QuotaDefaults(BaseSettings):
     min_automation_interval_hours: float | None = None
 
 
+class _PoolLimitsBase(BaseSettings):
+    # An empty LEAP_POOL_MEDIA= means "the table's default" (deploy/compose.yaml passes every one through).
+    model_config = SettingsConfigDict(env_prefix="LEAP_POOL_", extra="ignore", env_ignore_empty=True)
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in POOLS}
+
+
+PoolLimits: type[_PoolLimitsBase] = create_model(  # one field per row of leap_core.pools.POOLS
+    "PoolLimits", __base__=_PoolLimitsBase,
+    **{name: (int, Field(default=pool.default_limit, ge=0)) for name, pool in POOLS.items()},  # type: ignore[call-overload]
+)
+"""`LEAP_POOL_<NAME>`: each concurrency pool's limit, defaulting to the table in leap_core.pools."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEAP_", extra="ignore")
 
@@ -41,7 +60,20 @@ class Settings(BaseSettings):
     """Folders (separated like PATH, by `:` on Linux) under which users may add local sources; the inbox is one."""
     secret_key: str | None = Field(default=None, repr=False)
     actor: str | None = None
+    dagster_home: str | None = Field(default=None, validation_alias="DAGSTER_HOME")
+    """Dagster's own variable: where `leap init` and `leap admin pools` find the instance's pools."""
     log_format: Literal["json", "text"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    """Unset: INFO in the Dagster processes (a line per stage), WARNING in the `leap` CLI."""
+
+    executor: Literal["in_process", "celery"] = "in_process"
+    """How `recording_pipeline` runs its steps: in the run's process, or one Celery task per step."""
+    celery_broker: str | None = Field(default=None, repr=False)
+    celery_backend: str | None = Field(default=None, repr=False)
+    celery_queue_prefix: str = ""
+    """Namespaces the pool queues, so deployments (or test runs) can share one Redis."""
+    pool_limits: _PoolLimitsBase = Field(default_factory=lambda: PoolLimits())
+    default_quotas: QuotaDefaults = Field(default_factory=QuotaDefaults)
 
     transcriber: Literal["local", "openai"] = "local"
     topics_backend: Literal["local", "openai"] = "local"
@@ -100,6 +132,18 @@ class Settings(BaseSettings):
     launch_confirm_seconds: int = 120
     parked_max_attempts: int = 3
 
+    @field_validator("summary_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """Checked here, once, rather than when the 07:00 schedule first ticks."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known IANA time zone (e.g. Europe/Moscow)") from None
+        return value
+
     @cached_property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
@@ -142,9 +186,44 @@ class Settings(BaseSettings):
         return [k.strip() for k in (self.secret_key or "").split(",") if k.strip()]
 
 
+_PREFIXES = {"Settings": "LEAP_", "PoolLimits": "LEAP_POOL_", "QuotaDefaults": "LEAP_DEFAULT_"}
+
+
+def _one_line(exc: PydanticValidationError) -> str:
+    """`LEAP_TRANSCRIBER='whisper': Input should be 'local' or 'openai'` — the variable, the value, the rule."""
+    first = exc.errors()[0]
+    names = [str(part) for part in first["loc"] if part not in ("pool_limits", "default_quotas")]
+    variable = _PREFIXES.get(exc.title, "LEAP_") + "_".join(names).upper()
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"bad setting {variable}={first.get('input')!r}: {first['msg']}{more}"
+
+
+def _leap_environment() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(("LEAP_", "DAGSTER_HOME"))))
+
+
+@lru_cache(maxsize=4)
+def _settings_for(_environment: tuple[tuple[str, str], ...]) -> Settings:
+    try:
+        return Settings()
+    except PydanticValidationError as exc:
+        raise ConfigurationError(_one_line(exc)) from None
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings, built and validated once per distinct LEAP_* environment.
+
+    Keyed on the LEAP_* variables rather than cached blindly, so a test's monkeypatched variable is
+    seen without a reset hook, while a process (whose environment does not change) validates once.
+    A bad value raises ConfigurationError naming the variable, on one line.
+    """
+    return _settings_for(_leap_environment())
+
+
+def reset_settings() -> None:
+    """Forget every cached Settings (tests that change the environment behind os.environ's back)."""
+    _settings_for.cache_clear()
 
 
 def default_quotas() -> QuotaDefaults:
-    return QuotaDefaults()
+    return get_settings().default_quotas

@@ -12,6 +12,14 @@ class LeapError(Exception):
     """A refused action or bad input, with a message meant for the person who asked."""
 
 
+class ConfigurationError(LeapError):
+    """A LEAP_* setting with a value LEAP cannot use; the message names the variable."""
+
+
+class SchemaError(LeapError):
+    """The database schema is not the one this LEAP expects (run `leap db upgrade`)."""
+
+
 class NotFoundError(LeapError):
     """The row does not exist *for this caller*: another user's ids look exactly like missing ones."""
 

@@ -6,13 +6,14 @@ default needs neither dagster-celery nor Redis.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from dagster import Executor, InitExecutorContext, executor
 from dagster._core.execution.retries import RetryMode
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
+
+from leap_core.config import get_settings
 
 
 def _submit_to_pool_queue(app: Any, plan_context: Any, step: Any, queue: str, priority: int,
@@ -23,7 +24,7 @@ def _submit_to_pool_queue(app: Any, plan_context: Any, step: Any, queue: str, pr
     `deploy/commands.sh celery-worker` applies the same prefix.
     """
     chosen = queue if DAGSTER_CELERY_QUEUE_TAG in step.tags else (step.pool or queue)
-    prefixed = os.environ.get("LEAP_CELERY_QUEUE_PREFIX", "") + chosen
+    prefixed = get_settings().celery_queue_prefix + chosen
     return _submit_task(app, plan_context, step, prefixed, priority, known_state)
 
 
@@ -43,6 +44,9 @@ def leap_celery_executor(init_context: InitExecutorContext) -> Executor:
     )
 
 
+# Broker and backend stay Dagster `env` config, read when a run starts: their URLs may carry a password,
+# which then never sits in a definition or the UI. Settings declares them too (celery_broker/backend),
+# so they are documented and validated with every other knob.
 CELERY_SETTINGS = {
     "broker": {"env": "LEAP_CELERY_BROKER"},
     "backend": {"env": "LEAP_CELERY_BACKEND"},

@@ -2,9 +2,11 @@
 
 from dagster import Definitions, in_process_executor
 
+from leap_dagster import process_logs
 from leap_dagster.assets import ALL_ASSETS
 from leap_dagster.checks import ALL_CHECKS
 from leap_dagster.jobs import recording_pipeline
+from leap_dagster.pools import pool_limits_sensor
 from leap_dagster.resources import LeapResource
 from leap_dagster.schedules import automation_sensor
 from leap_dagster.schedules_notifications import credential_health_schedule, notification_summary_schedule
@@ -14,13 +16,15 @@ from leap_dagster.sensors.outbox import notification_outbox_sensor
 from leap_dagster.sensors.recovery import run_recovery_sensor
 from leap_dagster.sensors.retention import retention_sensor
 
+process_logs.configure()  # every process that loads LEAP's definitions logs the same way (JSON or text, redacted)
+
 defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=[recording_pipeline],
     sensors=[source_sync_sensor, launcher_sensor, recording_failure_sensor, cancel_sensor, run_recovery_sensor,
              notification_outbox_sensor, retention_sensor,
-             automation_sensor],
+             automation_sensor, pool_limits_sensor],
     schedules=[notification_summary_schedule, credential_health_schedule],
     resources={"leap": LeapResource()},
     executor=in_process_executor,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import AssetKey, AssetSelection, ExecutorDefinition, define_asset_job, in_process_executor
 
+from leap_core.config import Settings, get_settings
 from leap_dagster.partitions import recordings
 
 STAGE_ASSETS: dict[str, str] = {
@@ -19,14 +18,14 @@ TARGET_ASSETS: dict[str, str] = {"local": "exported_video", "youtube": "youtube_
 PIPELINE_ORDER = [*STAGE_ASSETS.values(), *TARGET_ASSETS.values()]
 
 
-
-def pipeline_executor() -> ExecutorDefinition:
+def pipeline_executor(settings: Settings) -> ExecutorDefinition:
     """In-process by default; LEAP_EXECUTOR=celery sends the launcher's runs through Celery queues by pool.
 
     In-process suits one machine: the chain is linear and each stage's heavy work (ffmpeg, Whisper) is
     its own process or threads, so per-step processes would only add ~1.3 s each (ADR 0002).
+    The choice is made when the code location loads, from the validated Settings (ADR 0028).
     """
-    if os.environ.get("LEAP_EXECUTOR", "in_process") == "celery":
+    if settings.executor == "celery":
         from leap_dagster.celery import pool_queue_celery_executor
 
         return pool_queue_celery_executor
@@ -37,7 +36,7 @@ recording_pipeline = define_asset_job(
     "recording_pipeline",
     selection=AssetSelection.groups("recordings"),
     partitions_def=recordings,
-    executor_def=pipeline_executor(),
+    executor_def=pipeline_executor(get_settings()),
 )
 
 

@@ -1,24 +1,23 @@
 """The `leap` resource: hands the assets and sensors a `Leap` (database, storage, pipeline) per process."""
 
 
-import os
 from functools import cache
+from pathlib import Path
 
 from dagster import ConfigurableResource
 
 from leap_core.api import Leap
-from leap_core.config import Settings
+from leap_core.config import Settings, get_settings
 from leap_core.db.session import Database
 from leap_core.pipeline.facade import Pipeline
 
 
 @cache
 def _leap(database_url: str | None, home: str | None) -> Leap:
-    overrides = {k: v for k, v in {"database_url": database_url, "home": home}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    overrides = {k: v for k, v in {"database_url": database_url, "home": home and Path(home)}.items() if v}
+    settings = Settings(**overrides) if overrides else get_settings()  # type: ignore[arg-type]
     leap = Leap(settings, Database(settings.resolved_database_url))
-    if settings.is_embedded:
-        leap.db.upgrade()
+    leap.db.prepare(embedded=settings.is_embedded)  # configured databases are migrated by `leap db upgrade` only
     return leap
 
 
@@ -29,7 +28,8 @@ class LeapResource(ConfigurableResource):
     home: str | None = None
 
     def get(self) -> Leap:
-        return _leap(self.database_url or os.environ.get("LEAP_DATABASE_URL"), self.home or os.environ.get("LEAP_HOME"))
+        settings = get_settings()
+        return _leap(self.database_url or settings.database_url, self.home or str(settings.home))
 
     def pipeline(self) -> Pipeline:
         return self.get().pipeline

@@ -19,6 +19,7 @@ from leap_core.db.models import User
 from leap_core.db.session import Database
 from leap_core.errors import ValidationError
 from leap_core.naming import slugify
+from leap_core.pools import instance_pools
 from leap_core.quotas import QUOTA_NAMES
 
 if TYPE_CHECKING:
@@ -136,6 +137,15 @@ class AdminAPI:
         with self.leap.db.session() as session:
             user_id = quotas.find_user(session, user).id if user else None
             return stats.stage_times(session, stats.DateRange(since, until), user_id)
+
+    # pools -------------------------------------------------------------------------------------
+    def pools(self) -> list[dict[str, Any]]:
+        """Each concurrency pool: LEAP's limit, the Dagster instance's, steps holding a slot, steps waiting."""
+        home = self.leap.settings.dagster_home
+        if not home:
+            raise ValidationError("DAGSTER_HOME is not set: name the Dagster instance whose pools to show")
+        rows: list[dict[str, Any]] = instance_pools("show", home)
+        return rows
 
     # audit -------------------------------------------------------------------------------------
     def audit(self, q: AuditQuery) -> list[dict[str, Any]]:

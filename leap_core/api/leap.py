@@ -22,12 +22,16 @@ class Leap:
         self.db = db
 
     @classmethod
-    def from_env(cls) -> Leap:
-        """Settings from LEAP_* variables; the embedded SQLite default creates and migrates itself."""
+    def from_env(cls, *, prepare_schema: bool = True) -> Leap:
+        """Settings from LEAP_* variables, the schema checked at head (SchemaError: run `leap db upgrade`).
+
+        The embedded SQLite default instead migrates itself, under the migration lock; `prepare_schema=False`
+        is for the commands that migrate (`leap init`, `leap db upgrade`).
+        """
         settings = get_settings()
         leap = cls(settings, Database(settings.resolved_database_url))
-        if settings.is_embedded:
-            leap.db.upgrade()
+        if prepare_schema:
+            leap.db.prepare(embedded=settings.is_embedded)
         return leap
 
     @cached_property

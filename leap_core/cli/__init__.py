@@ -60,5 +60,9 @@ app.add_typer(webhooks_cli.app, name="webhooks")
 
 
 def main() -> None:
-    configure_logging(get_settings())
+    try:
+        settings = get_settings()
+    except LeapError as exc:  # a bad LEAP_* value: one line, before any command runs
+        raise SystemExit(f"error: {exc}") from None
+    configure_logging(settings)
     app()

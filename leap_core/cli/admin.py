@@ -194,6 +194,13 @@ def stats_stages(user: str | None = typer.Option(None, "--user"),
     emit_frame(context.admin().stage_times(_utc(since), _utc(until), user), as_json, csv)
 
 
+# pools ---------------------------------------------------------------------------------------------
+@admin_app.command("pools")
+def pools(as_json: bool = JsonOption) -> None:
+    """The concurrency pools: limit (LEAP's and the instance's), steps in a slot, steps waiting for one."""
+    emit(context.admin().pools(), as_json, ["pool", "limit", "instance_limit", "in_use", "pending", "holds"])
+
+
 # audit ---------------------------------------------------------------------------------------------
 @admin_app.command("audit")
 def audit_log(

@@ -15,6 +15,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from leap_core.db import schema
+from leap_core.db.schema import UpgradeResult
+
 if TYPE_CHECKING:  # alembic is imported only to migrate: keeps Dagster run-worker start-up fast
     from alembic.config import Config
 
@@ -52,10 +55,21 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
-    def upgrade(self, revision: str = "head") -> None:
-        from alembic import command
+    def upgrade(self, revision: str = "head") -> UpgradeResult:
+        """Migrate under the migration lock (leap_core.db.schema): concurrent callers migrate once, in turn."""
+        return schema.upgrade(self.engine, self.url, revision)
 
-        command.upgrade(alembic_config(self.url), revision)
+    def require_head(self) -> None:
+        """SchemaError ("run `leap db upgrade`") unless the schema is the one this code expects."""
+        schema.require_head(self.engine)
+
+    def prepare(self, embedded: bool) -> None:
+        """What a process does on start: the embedded default upgrades itself (locked); others only check."""
+        if embedded:
+            if schema.current_revisions(self.engine) != schema.head_revisions():
+                self.upgrade()
+        else:
+            self.require_head()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
+from leap_core import pools
 from leap_dagster.assets.results import OWNERS, run_stage, stage_results
 from leap_dagster.partitions import recordings
 from leap_dagster.resources import LeapResource
@@ -22,7 +23,7 @@ def warm_transcriber_beside(context: AssetExecutionContext, leap: LeapResource) 
 
 
 @asset(
-    partitions_def=recordings, group_name="recordings", kinds={"video"}, owners=OWNERS, pool="download",
+    partitions_def=recordings, group_name="recordings", kinds={"video"}, owners=OWNERS, pool=pools.DOWNLOAD,
     description="The recording as the source delivered it: storage/<user>/<recording>/source.<ext>.",
     output_required=False,
 )
@@ -32,7 +33,7 @@ def raw_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[Ma
 
 
 @asset(
-    partitions_def=recordings, group_name="recordings", kinds={"ffmpeg", "video"}, owners=OWNERS, pool="media",
+    partitions_def=recordings, group_name="recordings", kinds={"ffmpeg", "video"}, owners=OWNERS, pool=pools.MEDIA,
     deps=[raw_video], output_required=False,
     description="The recording with its silent head and tail (and, per template, long pauses) cut out.",
 )

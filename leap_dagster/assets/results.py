@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue
 
 from leap_core.errors import LeapError
+from leap_core.logs import log_context
 from leap_core.pipeline.runner import StageOutcome
 from leap_core.publishing.targets import TargetOutcome
 from leap_dagster.admission import admit_outside_launcher
 from leap_dagster.resources import LeapResource
 
 OWNERS = ["team:leap"]
+log = logging.getLogger(__name__)
 T = TypeVar("T", StageOutcome, TargetOutcome)
 
 
@@ -39,13 +42,21 @@ def run_stage(
     """Resolve the partition to a recording and run the core call; a LeapError fails the step cleanly.
 
     A run the launcher did not start is first admitted against the recording's owner (leap_dagster.admission).
+    Every LEAP log line the call writes carries the run, asset and recording ids (leap_core.logs.log_context).
     """
-    try:
-        recording_id = leap.pipeline().recording_id_for(context.partition_key)
-        admit_outside_launcher(context, leap, recording_id)
-        return call(recording_id, context.run_id)
-    except LeapError as exc:
-        raise Failure(description=str(exc), metadata={"error": str(exc)}, allow_retries=False) from None
+    asset = context.asset_key.to_user_string()
+    with log_context(run_id=context.run_id, asset=asset):
+        try:
+            recording_id = leap.pipeline().recording_id_for(context.partition_key)
+            with log_context(recording_id=recording_id):
+                log.info("%s: started for partition %s", asset, context.partition_key)
+                admit_outside_launcher(context, leap, recording_id)
+                outcome = call(recording_id, context.run_id)
+                log.info("%s: %s in %.2f s", asset, outcome.status, outcome.elapsed_s)
+                return outcome
+        except LeapError as exc:
+            log.warning("%s: failed: %s", asset, exc)
+            raise Failure(description=str(exc), metadata={"error": str(exc)}, allow_retries=False) from None
 
 
 def stage_results(outcome: StageOutcome) -> Iterator[MaterializeResult]:

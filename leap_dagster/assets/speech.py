@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
+from leap_core import pools
 from leap_dagster.assets.media import trimmed_video
 from leap_dagster.assets.results import OWNERS, run_stage, stage_results
 from leap_dagster.partitions import recordings
@@ -12,7 +13,7 @@ from leap_dagster.resources import LeapResource
 
 
 @asset(
-    partitions_def=recordings, group_name="recordings", kinds={"whisper"}, owners=OWNERS, pool="transcription",
+    partitions_def=recordings, group_name="recordings", kinds={"whisper"}, owners=OWNERS, pool=pools.TRANSCRIPTION,
     deps=[trimmed_video], output_required=False,
     description="What was said, with timings: transcript.json (segments, words, language).",
 )

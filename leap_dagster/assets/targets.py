@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
+from leap_core import pools
 from leap_core.publishing.targets import TargetOutcome
 from leap_dagster.assets.results import OWNERS, run_stage, target_results
 from leap_dagster.assets.speech import subtitles
@@ -13,7 +14,7 @@ from leap_dagster.resources import LeapResource
 
 
 @asset(
-    partitions_def=recordings, group_name="recordings", kinds={"folder"}, owners=OWNERS, pool="upload",
+    partitions_def=recordings, group_name="recordings", kinds={"folder"}, owners=OWNERS, pool=pools.UPLOAD,
     deps=[subtitles], output_required=False,
     description="The local export: video, subtitles, transcript, topics and metadata.json in the export folder.",
 )
@@ -27,7 +28,7 @@ def publish_to(leap: LeapResource, platform: str) -> Callable[[str, str], Target
 
 
 @asset(
-    partitions_def=recordings, group_name="recordings", kinds={"youtube"}, owners=OWNERS, pool="upload",
+    partitions_def=recordings, group_name="recordings", kinds={"youtube"}, owners=OWNERS, pool=pools.UPLOAD,
     deps=[subtitles], output_required=False,
     description="The video on YouTube, with chapters, captions and playlist as the template's youtube preset says.",
 )
@@ -36,7 +37,7 @@ def youtube_video(context: AssetExecutionContext, leap: LeapResource) -> Iterato
 
 
 @asset(
-    partitions_def=recordings, group_name="recordings", kinds={"vk"}, owners=OWNERS, pool="upload",
+    partitions_def=recordings, group_name="recordings", kinds={"vk"}, owners=OWNERS, pool=pools.UPLOAD,
     deps=[subtitles], output_required=False,
     description="The video on VK, with chapters in its description, as the template's vk preset says.",
 )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from itertools import pairwise
 
 import pytest
 from dagster import AssetKey, DynamicPartitionsDefinition
 
+from leap_core.config import get_settings
+from leap_core.errors import ConfigurationError
 from leap_dagster.definitions import defs
 from leap_dagster.jobs import pipeline_executor
 
@@ -34,6 +39,23 @@ def test_sensors_sync_launch_and_catch_failures() -> None:
 
 def test_the_distributed_profile_sends_launcher_runs_through_celery(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEAP_EXECUTOR", "celery")
-    assert pipeline_executor().name == "leap_celery_from_env"
+    assert pipeline_executor(get_settings()).name == "leap_celery_from_env"
     monkeypatch.setenv("LEAP_EXECUTOR", "in_process")
-    assert pipeline_executor().name == "in_process"
+    assert pipeline_executor(get_settings()).name == "in_process"
+
+
+def test_a_bad_executor_name_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAP_EXECUTOR", "threads")
+    with pytest.raises(ConfigurationError) as raised:
+        get_settings()
+    assert str(raised.value) == "bad setting LEAP_EXECUTOR='threads': Input should be 'in_process' or 'celery'"
+
+
+def test_a_code_location_with_a_bad_setting_fails_to_load_naming_it() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAP_")} | {"LEAP_WHISPER_THREADS": "many"}
+    done = subprocess.run([sys.executable, "-c", "import leap_dagster.definitions"], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "leap_core.errors.ConfigurationError: bad setting LEAP_WHISPER_THREADS='many': "
+        "Input should be a valid integer, unable to parse string as an integer")
