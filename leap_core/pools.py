@@ -44,11 +44,6 @@ POOLS: dict[str, Pool] = {pool.name: pool for pool in (
 )}
 
 
-def env_name(pool: str) -> str:
-    """`LEAP_POOL_MEDIA` for `media`: the variable that overrides the pool's limit."""
-    return f"LEAP_POOL_{pool.upper()}"
-
-
 def instance_pools(action: Literal["apply", "show"], dagster_home: str) -> Any:
     """Apply the table to, or read the pools of, the Dagster instance in `dagster_home`.
 
