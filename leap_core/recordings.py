@@ -153,7 +153,7 @@ def load_owned(session: Session, user_id: str, ids: Sequence[str]) -> list[Recor
     found = {r.id for r in rows}
     missing = [i for i in unique if i not in found]
     if missing:
-        raise NotFoundError(f"recording not found: {', '.join(missing)}")
+        raise NotFoundError(f"recording not found: {', '.join(missing)}", resource="recordings", refs=tuple(missing))
     by_id = {r.id: r for r in rows}
     return [by_id[i] for i in unique]
 

@@ -9,19 +9,26 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from leap_core import audit
+from leap_core.api.audited import audited_refusals
+from leap_core.audit import Actor
 from leap_core.db.models import User
+from leap_core.db.session import Database
 from leap_core.errors import NotFoundError
-from leap_core.notifications import inbox, preferences
+from leap_core.notifications import inbox, outbox, preferences
 from leap_core.secrets import SecretBox
 
 if TYPE_CHECKING:
     from leap_core.api.users import UserAPI
 
 
+@audited_refusals("notification")
 class NotificationsAPI:
     def __init__(self, owner: UserAPI) -> None:
         self.owner = owner
         self.db = owner.leap.db
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.owner._refusal_scope()
 
     def list(self, unread_only: bool = False, limit: int = 50) -> list[dict[str, Any]]:
         with self.db.session() as session:
@@ -45,6 +52,11 @@ class NotificationsAPI:
         with self.db.session() as session:
             rows = inbox.deliveries(session, self.owner.user_id, notification_id, limit)
             return [inbox.delivery_as_dict(d) for d in rows]
+
+    def drain(self, limit: int = 50) -> dict[str, int]:
+        """Send my due email and webhook deliveries now; other users' outboxes are not touched."""
+        report = outbox.drain(self.db, self.owner.leap.settings, limit=limit, user_id=self.owner.user_id)
+        return report.counts()
 
     def preferences(self) -> dict[str, Any]:
         with self.db.session() as session:

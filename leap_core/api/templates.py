@@ -11,8 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from leap_core import audit, retention, templates, views
+from leap_core.api.audited import audited_refusals
 from leap_core.api.sources import owned_by_ref
+from leap_core.audit import Actor
 from leap_core.db.models import Source, Template
+from leap_core.db.session import Database
 from leap_core.errors import ValidationError
 from leap_core.speech.languages import spoken_language
 from leap_core.stages import PLATFORMS
@@ -45,9 +48,13 @@ def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+@audited_refusals("template")
 class TemplatesAPI:
     def __init__(self, user: UserAPI) -> None:
         self.user = user
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.user._refusal_scope()
 
     def add(
         self, name: str, *, targets: list[str], process_on_arrival: bool = True, priority: int = 0,

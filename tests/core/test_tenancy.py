@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from leap_core.api import Leap, UserAPI
-from leap_core.db.base import Base
 from leap_core.errors import NotFoundError
 from leap_core.states import RecordingStatus
 from tests.support.builders import add_inbox, force_status, register_many
+from tests.support.snapshots import snapshot
 
 Victim = dict[str, str]
 CALLS: dict[str, Callable[[UserAPI, Victim], Any]] = {
@@ -29,13 +28,6 @@ CALLS: dict[str, Callable[[UserAPI, Victim], Any]] = {
     "template update": lambda api, v: api.templates_api.update(v["template"], priority=9),
     "source sync": lambda api, v: api.sources_api.sync(v["source"]),
 }
-
-
-def snapshot(leap: Leap) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: "nothing changed" means exactly that."""
-    with leap.db.session() as session:
-        return {table.name: sorted(tuple(map(repr, row)) for row in session.execute(select(table)))
-                for table in Base.metadata.sorted_tables}
 
 
 @pytest.fixture
