@@ -13,14 +13,19 @@ from leap_core.db.models import AuditLog
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
-def snapshot(leap: Leap) -> Snapshot:
-    """All tables; audit rows with result `refused` are left out: writing them is what a refusal must do."""
+def snapshot(leap: Leap, caller: str | None = None) -> Snapshot:
+    """All tables; audit rows with result `refused` are left out: writing them is what a refusal must do.
+
+    With `caller`, that user's own audit rows are left out too (a call on "all of mine" may audit itself).
+    """
     with leap.db.session() as session:
         shot: Snapshot = {}
         for table in Base.metadata.sorted_tables:
             stmt = select(table)
             if table.name == AuditLog.__tablename__:
                 stmt = stmt.where(table.c.result != "refused")
+                if caller is not None:
+                    stmt = stmt.where((table.c.user_id != caller) | table.c.user_id.is_(None))
             shot[table.name] = sorted(tuple(map(repr, row)) for row in session.execute(stmt))
         return shot
 
