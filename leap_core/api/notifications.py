@@ -15,6 +15,7 @@ from leap_core.db.models import User
 from leap_core.db.session import Database
 from leap_core.errors import NotFoundError
 from leap_core.notifications import inbox, outbox, preferences
+from leap_core.notifications.addresses import allowed_networks
 from leap_core.secrets import SecretBox
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ class NotificationsAPI:
             before = preferences.view(user)
             preferences.update(user, SecretBox(keys) if keys else None, events=events, email=email,
                                webhook_url=webhook_url, webhook_secret=webhook_secret,
-                               remove_webhook=remove_webhook, summary=summary)
+                               remove_webhook=remove_webhook, summary=summary,
+                               allowed_networks=allowed_networks(self.owner.leap.settings.webhook_allowed_networks))
             after = preferences.view(user)
             audit.record(session, self.owner.actor, "notification.preferences", "user", user.id,
                          user_id=user.id, details={"before": before, "after": after})

@@ -13,6 +13,8 @@ import hmac
 import json
 
 from leap_core.config import Settings
+from leap_core.errors import ValidationError
+from leap_core.notifications.addresses import allowed_networks, check_webhook_url
 from leap_core.notifications.delivery import DeliveryError, Letter
 
 SIGNATURE_HEADER = "X-Leap-Signature"
@@ -37,6 +39,10 @@ def verify(secret: str, raw_body: bytes, signature: str) -> bool:
 def post_webhook(settings: Settings, url: str, secret: str, letter: Letter) -> None:
     import httpx  # deferred: keeps each Dagster run worker's start-up fast
 
+    try:  # again at delivery: the name may point somewhere else now than when it was saved
+        check_webhook_url(url, allowed_networks(settings.webhook_allowed_networks))
+    except ValidationError as exc:
+        raise DeliveryError(str(exc), permanent=True) from None
     raw = body(letter)
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, raw),
                "X-Leap-Event": letter.type, "X-Leap-Delivery": letter.id, "User-Agent": "LEAP-Webhooks/1"}
