@@ -17,6 +17,7 @@ from leap_core.audit import Actor
 from leap_core.db.models import AutomationJob, Source, Template
 from leap_core.db.session import Database
 from leap_core.errors import NotFoundError, ValidationError
+from leap_core.naming import checked_name
 from leap_core.sources.base import DEFAULT_PREFERRED_TYPES
 from leap_core.sources.sync import confined_folder, sync_sources
 
@@ -55,6 +56,7 @@ class SourcesAPI:
         Only under a root an admin allows, clear of LEAP's own folders and of other users' sources; the
         folder is created only once all of that holds (see `leap_core.paths`).
         """
+        checked_name(name, "source")  # before the folder is created
         with self.user.leap.db.session() as session:
             folder = confined_folder(session, self.user.leap.settings, self.user.user_id, path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,7 @@ class SourcesAPI:
         return [s.as_dict() for s in sync_sources(leap.db, self.user.actor, leap.settings, ids)]
 
     def _add(self, name: str, kind: str, config: dict[str, Any], credential: str | None) -> dict[str, Any]:
+        name = checked_name(name, "source")
         try:
             with self.user.leap.db.session() as session:
                 credential_id = (

@@ -17,6 +17,7 @@ from leap_core.audit import Actor
 from leap_core.db.models import Source, Template
 from leap_core.db.session import Database
 from leap_core.errors import ValidationError
+from leap_core.naming import checked_name
 from leap_core.speech.languages import spoken_language
 from leap_core.stages import PLATFORMS
 
@@ -63,6 +64,7 @@ class TemplatesAPI:
         retention: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Save a template, then rematch the recordings not processed yet (a new template may claim them)."""
+        name = checked_name(name, "template")
         fields = _checked({"targets": targets, "process_on_arrival": process_on_arrival, "priority": priority,
                            "rules": rules or {}, "trim": trim or {}, "presets": presets or {},
                            "exclude_blank": exclude_blank, "language": language, "retention": retention or {}})

@@ -101,3 +101,15 @@ def test_retry_all_failed_with_nothing_failed_says_so_and_succeeds(cli_env: Path
 def test_retrying_an_empty_list_through_the_api_is_a_no_op(alice: UserAPI) -> None:
     assert alice.retry([]) == []
     assert alice.tasks.list() == []
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "tab\there"])
+def test_source_and_template_names_are_checked_before_the_database_sees_them(
+    alice: UserAPI, tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(ValidationError, match="source name must be 1 to 100 printable characters"):
+        alice.add_local_source(name, tmp_path / "inbox")
+    assert not (tmp_path / "inbox").exists()
+    with pytest.raises(ValidationError, match="template name must be 1 to 100 printable characters"):
+        alice.add_template(name, targets=["local"])
+    assert alice.sources() == [] and alice.templates() == []
