@@ -155,4 +155,4 @@ def audit_list(
     as_json: bool = JsonOption,
 ) -> None:
     emit(context.me().activity(action, since, until, limit), as_json,
-         ["ts", "actor", "action", "resource_type", "resource_id", "result", "origin"])
+         ["ts", "actor", "operator", "action", "resource_type", "resource_id", "result", "origin"])
