@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from leap_core.api import Leap, UserAPI
 from leap_core.credentials import FIELD_LIMIT
 from leap_core.errors import ValidationError
-from leap_core.notifications.addresses import allowed_networks, check_webhook_url
+from leap_core.notifications.addresses import allowed_networks, check_webhook_url, pinned
 from tests.support.cli import leap as run_cli
 
 SECRET = "s" * 24
@@ -113,3 +113,14 @@ def test_source_and_template_names_are_checked_before_the_database_sees_them(
     with pytest.raises(ValidationError, match="template name must be 1 to 100 printable characters"):
         alice.add_template(name, targets=["local"])
     assert alice.sources() == [] and alice.templates() == []
+
+
+def test_a_delivery_connects_to_the_checked_address_keeping_the_name_for_host_and_tls() -> None:
+    loopback = allowed_networks("127.0.0.0/8")
+    target = pinned("https://localhost:8443/hooks?x=1", loopback)
+    assert (target.url, target.host_header, target.server_name) == (
+        "https://127.0.0.1:8443/hooks?x=1", "localhost:8443", "localhost")
+    plain = pinned("http://127.0.0.1/h", loopback)
+    assert (plain.url, plain.host_header, plain.server_name) == ("http://127.0.0.1:80/h", "127.0.0.1", None)
+    with pytest.raises(ValidationError, match="is loopback"):
+        pinned("http://localhost/h")
