@@ -24,11 +24,12 @@ class Scoped(Protocol):
     def _refusal_scope(self) -> tuple[Database, Actor, str | None]: ...
 
 
-def audited_refusals(noun: str) -> Callable[[C], C]:
+def audited_refusals(noun: str, **nouns: str) -> Callable[[C], C]:
+    """`noun` names the class's resource; `nouns` another one per method (`quotas="quota"`)."""
     def decorate(cls: C) -> C:
         for name, member in list(vars(cls).items()):
             if not name.startswith("_") and inspect.isfunction(member):
-                setattr(cls, name, _guarded(f"{noun}.{name}", member))
+                setattr(cls, name, _guarded(f"{nouns.get(name, noun)}.{name}", member))
         return cls
     return decorate
 

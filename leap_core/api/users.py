@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from leap_core.api.leap import Leap
 
 
-@audited_refusals("recording")
+@audited_refusals("recording", add_local_source="source", sources="source", add_template="template",
+                  templates="template", quotas="quota", usage="quota", stats="stats", activity="audit")
 class UserAPI:
     """Everything one user may do with their own rows."""
 

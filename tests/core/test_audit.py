@@ -11,7 +11,7 @@ from leap_core import audit
 from leap_core.api import Leap, UserAPI
 from leap_core.api.automation import AutomationAPI
 from leap_core.audit import Actor, AuditQuery, scrub
-from leap_core.errors import NotFoundError, PermissionDeniedError, QuotaExceededError
+from leap_core.errors import NotFoundError, PermissionDeniedError, QuotaExceededError, ValidationError
 from leap_core.refusals import CROSS_TENANT
 from leap_core.states import RecordingStatus
 from tests.support.admins import make_admin
@@ -127,3 +127,10 @@ def test_a_stored_partition_key_survives_the_audit(alice: UserAPI) -> None:
                      details={"partition_key": "20260105-alice-x-1a2b3c4d"})
     (entry,) = alice.activity(action="recording.note")
     assert entry["details"]["partition_key"] == "20260105-alice-x-1a2b3c4d"
+
+
+def test_a_refusal_is_named_for_the_resource_of_the_call(alice: UserAPI) -> None:
+    with pytest.raises(ValidationError, match="a usage period is YYYYMM"):
+        alice.usage("2026-13")
+    (entry,) = [e for e in alice.activity() if e["result"] == "refused"]
+    assert (entry["action"], entry["details"]["kind"]) == ("quota.usage", "invalid_input")
