@@ -2,7 +2,10 @@
 
 `Actor` travels with every call so a record always says who acted and from where (cli, api, sensor,
 schedule, run), with the Dagster run id, host and OS user as LEAP's stand-in for an IP and user agent.
-Details are scrubbed of secret-looking keys before they are written.
+`actor` is the identity the call acted as (the user of `leap.as_user(...)`); `operator` is whoever stood
+behind it when that is someone else (LEAP_ACTOR, `leap init`, a test harness), so neither is lost.
+Details are scrubbed of the fields named in `SECRET_FIELDS` (exact names, not substrings: a
+`partition_key` is data, an `api_key` is a secret) before they are written.
 """
 
 from __future__ import annotations
@@ -20,8 +23,15 @@ from sqlalchemy.orm import Session
 from leap_core.db.models import AuditLog
 
 Origin = Literal["cli", "api", "sensor", "schedule", "run", "webhook"]
-Result = Literal["success", "failure", "partial", "ignored"]
-SECRET_KEYS = ("token", "secret", "password", "key", "authorization", "credential_data")
+Result = Literal["success", "failure", "partial", "refused", "ignored"]
+SECRET_FIELDS = frozenset({
+    # credential fields (`leap_core.credentials.FIELDS`) and the OAuth names their sources use
+    "token", "access_token", "refresh_token", "id_token", "client_secret", "webhook_secret_token",
+    # generic secrets a caller or a platform error may hand over
+    "password", "passwd", "secret", "webhook_secret", "api_key", "apikey", "secret_key", "private_key",
+    "authorization", "cookie", "set_cookie", "credential_data", "encrypted", "signature",
+})
+"""Detail keys whose values are never written (compared case-insensitively, `-` read as `_`)."""
 
 
 def _host() -> str:
@@ -42,25 +52,37 @@ class Actor:
     run_id: str | None = None
     host: str | None = field(default_factory=_host)
     os_user: str | None = field(default_factory=_os_user)
+    operator: str | None = None
+    """Who stood behind the call when it acted as someone else (None: the actor acted for itself)."""
 
     def in_run(self, run_id: str) -> Actor:
         return replace(self, origin="run", run_id=run_id)
+
+    def acting_as(self, identity: str) -> Actor:
+        """This caller acting as `identity`: records name `identity`, and this caller as the operator."""
+        if identity == self.name:
+            return self
+        return replace(self, name=identity, operator=self.operator or self.name)
 
 
 SYSTEM = Actor("system", origin="sensor")
 
 
+def is_secret_field(key: str) -> bool:
+    return key.strip().lower().replace("-", "_") in SECRET_FIELDS
+
+
 def scrub(details: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop values under secret-looking keys, recursively: the audit log must never hold a credential."""
-    clean: dict[str, Any] = {}
-    for key, value in details.items():
-        if any(marker in key.lower() for marker in SECRET_KEYS):
-            clean[key] = "[redacted]"
-        elif isinstance(value, Mapping):
-            clean[key] = scrub(value)
-        else:
-            clean[key] = value
-    return clean
+    """Drop values under the named secret fields, recursively (lists too): the log never holds a credential."""
+    return {key: "[redacted]" if is_secret_field(str(key)) else _scrub_value(value) for key, value in details.items()}
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return scrub(value)
+    if isinstance(value, list | tuple):
+        return [_scrub_value(item) for item in value]
+    return value
 
 
 def record(
@@ -76,6 +98,7 @@ def record(
 ) -> AuditLog:
     entry = AuditLog(
         actor=actor.name,
+        operator=actor.operator,
         user_id=user_id,
         action=action,
         resource_type=resource_type,
@@ -106,7 +129,8 @@ def record_many(
     session.execute(
         insert(AuditLog),
         [
-            {"ts": now, "actor": actor.name, "user_id": user_id, "action": action, "resource_type": resource_type,
+            {"ts": now, "actor": actor.name, "operator": actor.operator, "user_id": user_id, "action": action,
+             "resource_type": resource_type,
              "resource_id": resource_id, "details": scrub(details), "result": result, "origin": actor.origin,
              "run_id": actor.run_id, "host": actor.host, "os_user": actor.os_user}
             for resource_id, user_id, details in items
@@ -144,7 +168,7 @@ def query(session: Session, q: AuditQuery) -> list[AuditLog]:
 
 def as_dict(entry: AuditLog) -> dict[str, Any]:
     return {
-        "id": entry.id, "ts": entry.ts, "actor": entry.actor, "user_id": entry.user_id,
+        "id": entry.id, "ts": entry.ts, "actor": entry.actor, "operator": entry.operator, "user_id": entry.user_id,
         "action": entry.action, "resource_type": entry.resource_type, "resource_id": entry.resource_id,
         "result": entry.result, "origin": entry.origin, "run_id": entry.run_id, "details": entry.details,
     }

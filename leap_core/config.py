@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = 10.0
     smtp_ca_file: Path | None = None
     webhook_timeout_s: float = 10.0
+    webhook_allowed_networks: str = ""
+    """CIDRs (comma-separated) that webhooks may reach although private, loopback or link-local."""
     # The Zoom webhook receiver (`leap webhooks serve`): where it listens, how old a signed request may be.
     webhooks_host: str = "127.0.0.1"
     webhooks_port: int = 8787

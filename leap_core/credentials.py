@@ -43,6 +43,9 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 PRINCIPAL: Mapping[str, str] = {"youtube": "refresh_token", "vk": "token", "zoom": "client_secret", "yandex": "token"}
 ALIASES: Mapping[str, str] = {"access_token": "token"}
 NAME_LIMIT = 100
+FIELD_LIMIT = 16 * 1024
+"""Bytes (UTF-8) per secret field. Real ones are far smaller (a Google refresh token ~100 B, a VK token
+~200 B, a JWT access token a few KB); a 10 MB "token" is a mistake or an attack on the database."""
 
 
 def secret_fields(platform: str, data: Mapping[str, Any]) -> dict[str, str]:
@@ -51,6 +54,11 @@ def secret_fields(platform: str, data: Mapping[str, Any]) -> dict[str, str]:
         raise ValidationError(f"no credentials for platform {platform!r}; known: {', '.join(FIELDS)}")
     named = {ALIASES.get(key, key): value for key, value in data.items()}
     kept = {key: str(named[key]).strip() for key in FIELDS[platform] if isinstance(named.get(key), str)}
+    for key, value in kept.items():
+        size = len(value.encode("utf-8"))
+        if size > FIELD_LIMIT:
+            raise ValidationError(f"{platform} credential field {key} is {size:,} bytes; the most LEAP stores is "
+                                  f"{FIELD_LIMIT:,} (is this the right value?)")
     missing = [key for key in REQUIRED[platform] if not kept.get(key)]
     if missing:
         raise ValidationError(

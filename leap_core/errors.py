@@ -21,7 +21,16 @@ class SchemaError(LeapError):
 
 
 class NotFoundError(LeapError):
-    """The row does not exist *for this caller*: another user's ids look exactly like missing ones."""
+    """The row does not exist *for this caller*: another user's ids look exactly like missing ones.
+
+    `resource` and `refs` name what was looked up, so the refusal's audit can tell (to admins only)
+    whether the ids belong to another user; the message the caller sees never says so.
+    """
+
+    def __init__(self, message: str, *, resource: str | None = None, refs: tuple[str, ...] = ()) -> None:
+        self.resource = resource
+        self.refs = refs
+        super().__init__(message)
 
 
 class PermissionDeniedError(LeapError):

@@ -6,9 +6,21 @@ from datetime import datetime
 
 from slugify import slugify as _transliterated
 
+from leap_core.errors import ValidationError
+
 PARTITION_KEY_MAX = 80
+NAME_MAX = 100
+"""Source, template and automation-job names (their columns are VARCHAR(100))."""
 _REPLACEMENTS = [["ц", "c"], ["Ц", "C"]]
 """Unidecode spells ц "ts"; the shorter "c" (as in "lekciia") is how LEAP's Russian-speaking users read it."""
+
+
+def checked_name(name: str, what: str) -> str:
+    """A row's name, stripped, 1 to NAME_MAX characters: refused with a reason rather than by the database."""
+    clean = name.strip()
+    if not clean or len(clean) > NAME_MAX or any(not ch.isprintable() for ch in clean):
+        raise ValidationError(f"a {what} name must be 1 to {NAME_MAX} printable characters")
+    return clean
 
 
 def slugify(text: str, fallback: str = "untitled") -> str:

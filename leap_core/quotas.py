@@ -92,7 +92,7 @@ def refuse(session: Session, actor: Actor, user_id: str, error: QuotaExceededErr
     """
     audit.record(session, actor, "quota.exceeded", "user", user_id, user_id=user_id,
                  details={"quota": error.quota, "limit": error.limit, "current": error.current},
-                 result="failure")
+                 result="refused")
     return error
 
 

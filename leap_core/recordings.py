@@ -155,7 +155,7 @@ def load_owned(session: Session, user_id: str, ids: Sequence[str]) -> list[Recor
     found = {r.id for r in rows}
     missing = [i for i in unique if i not in found]
     if missing:
-        raise NotFoundError(f"recording not found: {', '.join(missing)}")
+        raise NotFoundError(f"recording not found: {', '.join(missing)}", resource="recordings", refs=tuple(missing))
     by_id = {r.id: r for r in rows}
     return [by_id[i] for i in unique]
 
@@ -167,6 +167,8 @@ def retry(session: Session, actor: Actor, rows: Sequence[Recording]) -> list[dic
     costs the same handful of statements as retrying one; the `status = FAILED` condition makes a
     concurrent change lose the whole batch rather than half of it.
     """
+    if not rows:  # nothing selected: a no-op, not an empty bulk insert (which would write a blank row)
+        return []
     not_failed = [r for r in rows if r.status is not RecordingStatus.FAILED]
     if not_failed:
         listed = ", ".join(f"{r.id} ({r.status})" for r in not_failed)

@@ -145,7 +145,7 @@ def _load(session: Session, user_id: str, request_id: int) -> tuple[RunRequest, 
     """The user's own task or not found: another user's task id reads exactly like a missing one."""
     row = session.execute(_owned(user_id).where(RunRequest.id == request_id)).one_or_none()
     if row is None:
-        raise NotFoundError(f"task not found: {request_id}")
+        raise NotFoundError(f"task not found: {request_id}", resource="run_requests", refs=(str(request_id),))
     return row[0], row[1]
 
 

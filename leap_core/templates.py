@@ -29,7 +29,7 @@ from leap_core.db.models import OutputTarget, Recording, Source, Template
 from leap_core.db.types import utcnow
 from leap_core.errors import ValidationError
 from leap_core.preset_sandbox import PresetLimitError
-from leap_core.publishing.metadata import format_timestamp
+from leap_core.publishing.metadata import format_timestamp, static_overrun
 from leap_core.sources.base import SourceFile
 from leap_core.stages import PLATFORMS
 from leap_core.states import RecordingStatus, TargetStatus
@@ -265,6 +265,9 @@ def validate_presets(presets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             if name not in PRESET_FIELDS or not all(isinstance(t, str) for t in texts):
                 known = ", ".join(sorted(PRESET_FIELDS | PRESET_SETTINGS))
                 raise ValidationError(f"preset {platform}.{name}: known fields are {known}; text fields are text")
+            overrun = static_overrun(platform, name, value if name == "tags" else str(value))
+            if overrun is not None:
+                raise ValidationError(f"preset {platform}.{name}: {overrun}")
             for text in texts:
                 try:
                     render_preset(text, SAMPLE_CONTEXT)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from leap_core.audit import SYSTEM, Actor
 from leap_core.db.models import QuotaUsage, User
-from leap_core.errors import NotFoundError, QuotaExceededError
+from leap_core.errors import NotFoundError, QuotaExceededError, ValidationError
 from leap_core.notifications import notify, storage_overage
 from leap_core.notifications.events import quota_refused
 from leap_core.notifications.quota import notify_quota_levels
@@ -89,6 +89,8 @@ def _writable_period(session: Session, user_id: str) -> str:
 
 def usage_of(session: Session, user_id: str, period: str | None = None) -> Usage:
     """The period's usage (this month by default); a month with no activity still shows storage in use."""
+    if period is not None and not (len(period) == 6 and period.isdigit() and 1 <= int(period[4:]) <= 12):
+        raise ValidationError(f"a usage period is YYYYMM (e.g. 202612), not {period[:20]!r}")
     wanted = period or period_of()
     row = session.scalar(
         select(QuotaUsage)

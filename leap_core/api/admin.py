@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from leap_core import audit, quotas, stats, usage, views
+from leap_core.api.audited import audited_refusals
 from leap_core.audit import Actor, AuditQuery
 from leap_core.config import default_quotas
 from leap_core.db.models import User
 from leap_core.db.session import Database
 from leap_core.errors import ValidationError
 from leap_core.naming import slugify
+from leap_core.notifications import outbox
 from leap_core.pools import instance_pools
 from leap_core.quotas import QUOTA_NAMES
 
@@ -30,12 +32,16 @@ if TYPE_CHECKING:
 Limit = float | int | None
 
 
+@audited_refusals("admin")
 class AdminAPI:
     """Platform-wide operations; only made for an actor whose user has the admin role."""
 
     def __init__(self, leap: Leap, actor: Actor) -> None:
         self.leap = leap
         self.actor = actor
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.leap.db, self.actor, None
 
     # users -------------------------------------------------------------------------------------
     def create_user(self, slug: str, email: str | None = None, role: str = "user") -> dict[str, Any]:
@@ -146,6 +152,14 @@ class AdminAPI:
             raise ValidationError("DAGSTER_HOME is not set: name the Dagster instance whose pools to show")
         rows: list[dict[str, Any]] = instance_pools("show", home)
         return rows
+    # notifications -----------------------------------------------------------------------------
+    def drain_notifications(self, limit: int = 50) -> dict[str, int]:
+        """Send every user's due email and webhook deliveries now (the outbox sensor does this every 30 s)."""
+        report = outbox.drain(self.leap.db, self.leap.settings, limit=limit)
+        with self.leap.db.session() as session:
+            audit.record(session, self.actor, "notification.drain", "outbox", None, user_id=None,
+                         details=report.counts())
+        return report.counts()
 
     # audit -------------------------------------------------------------------------------------
     def audit(self, q: AuditQuery) -> list[dict[str, Any]]:

@@ -13,8 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leap_core import automation, usage
+from leap_core.api.audited import audited_refusals
 from leap_core.api.sources import owned_by_ref
+from leap_core.audit import Actor
 from leap_core.db.models import AutomationJob, Template
+from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import QuotaExceededError, ValidationError
 
@@ -30,12 +33,16 @@ def _template_name(session: Session, job: AutomationJob) -> str | None:
     return template.name if template else None
 
 
+@audited_refusals("automation")
 class AutomationAPI:
     """`clock` is the time a job is created, changed or run at: a parameter so schedules can be tested."""
 
     def __init__(self, user: UserAPI, clock: Clock = utcnow) -> None:
         self.user = user
         self.clock = clock
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.user._refusal_scope()
 
     def create(self, name: str, template: str, schedule: Mapping[str, Any], enabled: bool = True) -> dict[str, Any]:
         """A job for one template; the template stops processing on arrival, so its recordings wait for the job."""

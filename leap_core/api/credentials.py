@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from leap_core import credentials
+from leap_core.api.audited import audited_refusals
 from leap_core.audit import Actor
+from leap_core.db.session import Database
 from leap_core.errors import ValidationError
 from leap_core.secrets import SecretBox
 
@@ -18,11 +20,15 @@ if TYPE_CHECKING:
     from leap_core.api.leap import Leap
 
 
+@audited_refusals("credential")
 class CredentialsAPI:
     def __init__(self, leap: Leap, user_id: str, actor: Actor) -> None:
         self.leap = leap
         self.user_id = user_id
         self.actor = actor
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.leap.db, self.actor, self.user_id
 
     def add(self, platform: str, name: str, data: Mapping[str, Any], *, replace: bool = False) -> dict[str, Any]:
         """`data` holds the platform's secret fields (see `leap_core.credentials.FIELDS`); extra ones are dropped."""

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from sqlalchemy import select
 
+from leap_core import refusals
 from leap_core.api.admin import AdminAPI
 from leap_core.api.users import UserAPI
 from leap_core.audit import Actor
@@ -39,17 +40,27 @@ class Leap:
         return Pipeline(self.settings, self.db)
 
     def as_user(self, user_id: str, actor: Actor | None = None) -> UserAPI:
+        """One user's API. Its records name that user; whoever asked (LEAP_ACTOR, `leap init`, a harness)
+        is kept as the operator when it is someone else."""
         with self.db.session() as session:
             user = session.get(User, user_id) or session.scalar(select(User).where(User.slug == user_id))
-            if user is None:
-                raise NotFoundError(f"user not found: {user_id}")
-            session.expunge(user)
-        return UserAPI(self, user, actor or Actor(self.settings.actor or user.slug, origin="api"))
+            if user is not None:
+                session.expunge(user)
+        asking = actor or Actor(self.settings.actor or (user.slug if user else "unknown"), origin="api")
+        if user is None:
+            error = NotFoundError(f"user not found: {user_id}")
+            refusals.record(self.db, asking, None, "user.as_user", error, "user", user_id[:64])
+            raise error
+        return UserAPI(self, user, asking.acting_as(user.slug))
 
     def admin(self, actor: str | Actor) -> AdminAPI:
+        """The admin API, only for an actor whose user has the admin role (a refusal is audited)."""
         acting = actor if isinstance(actor, Actor) else Actor(actor, origin="api")
         with self.db.session() as session:
             user = session.scalar(select(User).where((User.slug == acting.name) | (User.id == acting.name)))
-            if user is None or user.role != "admin":
-                raise PermissionDeniedError(f"{acting.name!r} is not an admin")
+            user_id, is_admin = (user.id, user.role == "admin") if user is not None else (None, False)
+        if not is_admin:
+            error = PermissionDeniedError(f"{acting.name!r} is not an admin")
+            refusals.record(self.db, acting, user_id, "admin.access", error, "user", user_id)
+            raise error
         return AdminAPI(self, acting)

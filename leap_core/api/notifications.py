@@ -9,19 +9,27 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from leap_core import audit
+from leap_core.api.audited import audited_refusals
+from leap_core.audit import Actor
 from leap_core.db.models import User
+from leap_core.db.session import Database
 from leap_core.errors import NotFoundError
-from leap_core.notifications import inbox, preferences
+from leap_core.notifications import inbox, outbox, preferences
+from leap_core.notifications.addresses import allowed_networks
 from leap_core.secrets import SecretBox
 
 if TYPE_CHECKING:
     from leap_core.api.users import UserAPI
 
 
+@audited_refusals("notification")
 class NotificationsAPI:
     def __init__(self, owner: UserAPI) -> None:
         self.owner = owner
         self.db = owner.leap.db
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.owner._refusal_scope()
 
     def list(self, unread_only: bool = False, limit: int = 50) -> list[dict[str, Any]]:
         with self.db.session() as session:
@@ -46,6 +54,11 @@ class NotificationsAPI:
             rows = inbox.deliveries(session, self.owner.user_id, notification_id, limit)
             return [inbox.delivery_as_dict(d) for d in rows]
 
+    def drain(self, limit: int = 50) -> dict[str, int]:
+        """Send my due email and webhook deliveries now; other users' outboxes are not touched."""
+        report = outbox.drain(self.db, self.owner.leap.settings, limit=limit, user_id=self.owner.user_id)
+        return report.counts()
+
     def preferences(self) -> dict[str, Any]:
         with self.db.session() as session:
             return preferences.view(self._user(session))
@@ -67,7 +80,8 @@ class NotificationsAPI:
             before = preferences.view(user)
             preferences.update(user, SecretBox(keys) if keys else None, events=events, email=email,
                                webhook_url=webhook_url, webhook_secret=webhook_secret,
-                               remove_webhook=remove_webhook, summary=summary)
+                               remove_webhook=remove_webhook, summary=summary,
+                               allowed_networks=allowed_networks(self.owner.leap.settings.webhook_allowed_networks))
             after = preferences.view(user)
             audit.record(session, self.owner.actor, "notification.preferences", "user", user.id,
                          user_id=user.id, details={"before": before, "after": after})

@@ -12,8 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leap_core import audit, credentials, views
+from leap_core.api.audited import audited_refusals
+from leap_core.audit import Actor
 from leap_core.db.models import AutomationJob, Source, Template
+from leap_core.db.session import Database
 from leap_core.errors import NotFoundError, ValidationError
+from leap_core.naming import checked_name
 from leap_core.sources.base import DEFAULT_PREFERRED_TYPES
 from leap_core.sources.sync import confined_folder, sync_sources
 
@@ -27,7 +31,7 @@ def owned_by_ref(session: Session, model: type[Named], user_id: str, ref: str, w
     """One of the user's rows by id or by name; another user's reads as missing."""
     row = session.scalar(select(model).where(model.user_id == user_id, (model.id == ref) | (model.name == ref)))
     if row is None:
-        raise NotFoundError(f"{what} not found: {ref}")
+        raise NotFoundError(f"{what} not found: {ref}", resource=model.__tablename__, refs=(ref,))
     return row
 
 
@@ -38,9 +42,13 @@ def source_view(source: Source) -> dict[str, Any]:
     return {**views.source(source), "where": where}
 
 
+@audited_refusals("source")
 class SourcesAPI:
     def __init__(self, user: UserAPI) -> None:
         self.user = user
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.user._refusal_scope()
 
     def add_local(self, name: str, path: Path) -> dict[str, Any]:
         """Watch a folder on this machine: media files dropped into it become recordings.
@@ -48,6 +56,7 @@ class SourcesAPI:
         Only under a root an admin allows, clear of LEAP's own folders and of other users' sources; the
         folder is created only once all of that holds (see `leap_core.paths`).
         """
+        checked_name(name, "source")  # before the folder is created
         with self.user.leap.db.session() as session:
             folder = confined_folder(session, self.user.leap.settings, self.user.user_id, path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -86,6 +95,7 @@ class SourcesAPI:
         return [s.as_dict() for s in sync_sources(leap.db, self.user.actor, leap.settings, ids)]
 
     def _add(self, name: str, kind: str, config: dict[str, Any], credential: str | None) -> dict[str, Any]:
+        name = checked_name(name, "source")
         try:
             with self.user.leap.db.session() as session:
                 credential_id = (

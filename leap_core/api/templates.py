@@ -11,9 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from leap_core import audit, retention, templates, views
+from leap_core.api.audited import audited_refusals
 from leap_core.api.sources import owned_by_ref
+from leap_core.audit import Actor
 from leap_core.db.models import Source, Template
+from leap_core.db.session import Database
 from leap_core.errors import ValidationError
+from leap_core.naming import checked_name
 from leap_core.speech.languages import spoken_language
 from leap_core.stages import PLATFORMS
 
@@ -45,9 +49,13 @@ def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+@audited_refusals("template")
 class TemplatesAPI:
     def __init__(self, user: UserAPI) -> None:
         self.user = user
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.user._refusal_scope()
 
     def add(
         self, name: str, *, targets: list[str], process_on_arrival: bool = True, priority: int = 0,
@@ -56,6 +64,7 @@ class TemplatesAPI:
         retention: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Save a template, then rematch the recordings not processed yet (a new template may claim them)."""
+        name = checked_name(name, "template")
         fields = _checked({"targets": targets, "process_on_arrival": process_on_arrival, "priority": priority,
                            "rules": rules or {}, "trim": trim or {}, "presets": presets or {},
                            "exclude_blank": exclude_blank, "language": language, "retention": retention or {}})

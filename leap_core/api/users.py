@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from leap_core import audit, operations, recordings, retention, views
 from leap_core.api import self_service
+from leap_core.api.audited import audited_refusals
 from leap_core.api.automation import AutomationAPI
 from leap_core.api.credentials import CredentialsAPI
 from leap_core.api.notifications import NotificationsAPI
@@ -20,6 +21,7 @@ from leap_core.api.templates import TemplatesAPI
 from leap_core.audit import Actor, AuditQuery
 from leap_core.config import default_quotas
 from leap_core.db.models import OutputTarget, Recording, RunRequest, Source, Template, User
+from leap_core.db.session import Database
 from leap_core.publishing import maintenance
 from leap_core.quotas import effective_quotas_for
 from leap_core.states import IN_FLIGHT, RecordingStatus
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from leap_core.api.leap import Leap
 
 
+@audited_refusals("recording", add_local_source="source", sources="source", add_template="template",
+                  templates="template", quotas="quota", usage="quota", stats="stats", activity="audit")
 class UserAPI:
     """Everything one user may do with their own rows."""
 
@@ -37,6 +41,9 @@ class UserAPI:
         self.leap = leap
         self.user = user
         self.actor = actor
+
+    def _refusal_scope(self) -> tuple[Database, Actor, str | None]:
+        return self.leap.db, self.actor, self.user_id
 
     @property
     def user_id(self) -> str:

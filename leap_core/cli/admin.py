@@ -214,4 +214,5 @@ def audit_log(
 ) -> None:
     q = AuditQuery(user_id=user, action=action, resource_type=resource_type, resource_id=resource_id,
                    since=_utc(since), until=_utc(until), limit=limit)
-    emit(context.admin().audit(q), as_json, ["ts", "actor", "action", "resource_type", "resource_id", "result"])
+    emit(context.admin().audit(q), as_json,
+         ["ts", "actor", "operator", "action", "resource_type", "resource_id", "result"])

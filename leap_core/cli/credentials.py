@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(credentials_app, name="credentials")
 
 
+JSON_FILE_LIMIT = 64 * 1024  # a few 16 KB fields at most (leap_core.credentials.FIELD_LIMIT)
+
+
 def _secret_fields(from_json: Path | None, token: str | None) -> dict[str, Any]:
     """From a JSON file (google-auth's authorized-user format for YouTube), a token, or a hidden prompt."""
     if from_json is not None and token is not None:
@@ -28,6 +31,8 @@ def _secret_fields(from_json: Path | None, token: str | None) -> dict[str, Any]:
     if from_json is None:
         return {"token": token or typer.prompt("token", hide_input=True)}
     try:
+        if from_json.stat().st_size > JSON_FILE_LIMIT:
+            raise ValidationError(f"{from_json} is larger than {JSON_FILE_LIMIT // 1024} KB: not a credential file")
         data = json.loads(from_json.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValidationError(f"cannot read {from_json}: {exc.strerror}") from None

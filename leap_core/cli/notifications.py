@@ -7,7 +7,6 @@ import typer
 from leap_core.cli import context
 from leap_core.cli.output import JsonOption, emit, fail
 from leap_core.errors import ValidationError
-from leap_core.notifications.outbox import drain as drain_outbox
 
 notifications_app = typer.Typer(help="Your notifications (in-app inbox, email, webhook).", no_args_is_help=True)
 
@@ -92,8 +91,11 @@ def prefs(
 
 
 @notifications_app.command("drain")
-def drain(limit: int = typer.Option(50), as_json: bool = JsonOption) -> None:
-    """Send the due email and webhook deliveries now (the Dagster outbox sensor does this every 30 s)."""
-    leap = context.leap()
-    report = drain_outbox(leap.db, leap.settings, limit=limit)
-    emit({"sent": len(report.sent), "retrying": len(report.retrying), "failed": len(report.failed)}, as_json)
+def drain(
+    limit: int = typer.Option(50),
+    every_user: bool = typer.Option(False, "--all", help="Every user's outbox (admins only)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Send your due email and webhook deliveries now (the Dagster outbox sensor does this every 30 s)."""
+    counts = context.admin().drain_notifications(limit) if every_user else context.me().notifications.drain(limit)
+    emit(counts, as_json)

@@ -101,6 +101,12 @@ def retry(
         _report(context.me().retry_failed_uploads(dry_run), as_json)
         return
     ids = _chosen(recording_ids, RecordingStatus.FAILED if all_failed else None, source, template)
+    if not ids:  # the selectors matched nothing: say so, and succeed (there was nothing to do)
+        if as_json:
+            emit([], True)
+        else:
+            typer.echo("nothing to retry: no FAILED recordings match", err=True)
+        return
     if dry_run:
         _report({"action": "recording.retry", "dry_run": True, "done": ids, "refused": {}}, as_json)
         return
@@ -149,4 +155,4 @@ def audit_list(
     as_json: bool = JsonOption,
 ) -> None:
     emit(context.me().activity(action, since, until, limit), as_json,
-         ["ts", "actor", "action", "resource_type", "resource_id", "result", "origin"])
+         ["ts", "actor", "operator", "action", "resource_type", "resource_id", "result", "origin"])

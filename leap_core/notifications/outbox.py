@@ -57,6 +57,9 @@ class DrainReport:
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        return {"sent": len(self.sent), "retrying": len(self.retrying), "failed": len(self.failed)}
+
 
 @dataclass(frozen=True)
 class _Route:
@@ -73,15 +76,21 @@ def retry_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -
     return timedelta(seconds=step / 2 + rng.uniform(0, step / 2))
 
 
-def due(db: Database, now: datetime, limit: int) -> list[Due]:
-    """Pending deliveries whose time has come, and `sending` ones whose claimer's lease ran out."""
+def due(db: Database, now: datetime, limit: int, user_id: str | None = None) -> list[Due]:
+    """Pending deliveries whose time has come, and `sending` ones whose claimer's lease ran out.
+
+    `user_id` confines the read to one user's notifications (a user's own `drain`); None is every
+    user's, which only the outbox sensor and an admin may ask for.
+    """
+    stmt = (select(NotificationDelivery.id, NotificationDelivery.status, NotificationDelivery.attempts)
+            .where(NotificationDelivery.status.in_(("pending", "sending")),
+                   NotificationDelivery.next_attempt_at <= now))
+    if user_id is not None:
+        stmt = stmt.join(Notification, Notification.id == NotificationDelivery.notification_id).where(
+            Notification.user_id == user_id)
     with db.session() as session:
-        rows = session.execute(
-            select(NotificationDelivery.id, NotificationDelivery.status, NotificationDelivery.attempts)
-            .where(NotificationDelivery.status.in_(("pending", "sending")), NotificationDelivery.next_attempt_at <= now)
-            .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
-            .limit(limit)
-        ).all()
+        rows = session.execute(stmt.order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
+                               .limit(limit)).all()
     return [Due(*row) for row in rows]
 
 
@@ -159,7 +168,8 @@ def record(db: Database, claimed: Claim, now: datetime, error: DeliveryError | N
 
 
 def drain(db: Database, settings: Settings, now: datetime | None = None, limit: int = 20,
-          budget_s: float | None = None, rng: random.Random | None = None) -> DrainReport:
+          budget_s: float | None = None, rng: random.Random | None = None,
+          user_id: str | None = None) -> DrainReport:
     """Send what is due, oldest first. Never raises for a failed send: failures are recorded on their rows.
 
     Each delivery is claimed just before it is sent, so a drain that stops early (its `budget_s` of
@@ -169,7 +179,7 @@ def drain(db: Database, settings: Settings, now: datetime | None = None, limit: 
     rng = rng or random.Random()
     started = time.monotonic()
     report = DrainReport()
-    for item in due(db, now, limit):
+    for item in due(db, now, limit, user_id):
         if budget_s is not None and time.monotonic() - started > budget_s:
             break
         claimed = claim(db, item, now)

@@ -12,6 +12,7 @@ from typing import Any, Literal, cast
 
 from leap_core.db.models import User
 from leap_core.errors import ValidationError
+from leap_core.notifications.addresses import Network, check_webhook_url
 from leap_core.notifications.kinds import CHANNELS, QUIET, Channel, EventType
 from leap_core.secrets import SecretBox, redact
 
@@ -20,6 +21,7 @@ SUMMARY_PERIODS: tuple[SummaryPeriod, ...] = ("off", "daily", "weekly")
 EVENT_TYPES = tuple(t.value for t in EventType)
 
 _KEY = "notifications"
+SECRET_LIMIT = 1024
 
 
 def default_channels(event_type: str) -> list[Channel]:
@@ -86,8 +88,12 @@ def update(
     webhook_secret: str | None = None,
     remove_webhook: bool = False,
     summary: str | None = None,
+    allowed_networks: Sequence[Network] = (),
 ) -> dict[str, Any]:
-    """Apply the given changes (None leaves a setting as it is) and return the stored preferences."""
+    """Apply the given changes (None leaves a setting as it is) and return the stored preferences.
+
+    A webhook URL must reach public addresses only, or the `allowed_networks` an admin configured.
+    """
     current = stored(user)
     if events is not None:
         current["events"] = {**(current.get("events") or {}), **_checked_events(events)}
@@ -96,7 +102,7 @@ def update(
     if remove_webhook:
         current.pop("webhook", None)
     elif webhook_url is not None:
-        current["webhook"] = _webhook(webhook_url, webhook_secret, box)
+        current["webhook"] = _webhook(check_webhook_url(webhook_url, allowed_networks), webhook_secret, box)
     if summary is not None:
         if summary not in SUMMARY_PERIODS:
             raise ValidationError(f"summary must be one of {', '.join(SUMMARY_PERIODS)}, not {summary!r}")
@@ -130,6 +136,8 @@ def _webhook(url: str, secret: str | None, box: SecretBox | None) -> dict[str, s
         raise ValidationError("a webhook URL must start with https:// (or http:// on a private network)")
     if not secret or len(secret) < 16:
         raise ValidationError("a webhook needs a signing secret of at least 16 characters")
+    if len(secret) > SECRET_LIMIT:
+        raise ValidationError(f"a webhook signing secret may be at most {SECRET_LIMIT} characters")
     if box is None:
         raise ValidationError("storing a webhook secret needs LEAP_SECRET_KEY to be set")
     return {"url": url, "secret": box.encrypt({"secret": secret}).decode("ascii"), "hint": redact(secret)}

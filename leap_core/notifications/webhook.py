@@ -13,6 +13,8 @@ import hmac
 import json
 
 from leap_core.config import Settings
+from leap_core.errors import ValidationError
+from leap_core.notifications.addresses import allowed_networks, pinned
 from leap_core.notifications.delivery import DeliveryError, Letter
 
 SIGNATURE_HEADER = "X-Leap-Signature"
@@ -37,11 +39,19 @@ def verify(secret: str, raw_body: bytes, signature: str) -> bool:
 def post_webhook(settings: Settings, url: str, secret: str, letter: Letter) -> None:
     import httpx  # deferred: keeps each Dagster run worker's start-up fast
 
+    try:  # again at delivery, and connect to exactly the address checked: the name may point elsewhere now
+        target = pinned(url, allowed_networks(settings.webhook_allowed_networks))
+    except ValidationError as exc:
+        raise DeliveryError(str(exc), permanent=True) from None
     raw = body(letter)
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, raw),
-               "X-Leap-Event": letter.type, "X-Leap-Delivery": letter.id, "User-Agent": "LEAP-Webhooks/1"}
+               "X-Leap-Event": letter.type, "X-Leap-Delivery": letter.id, "User-Agent": "LEAP-Webhooks/1",
+               "Host": target.host_header}
+    extensions = {"sni_hostname": target.server_name} if target.server_name else {}
     try:
-        response = httpx.post(url, content=raw, headers=headers, timeout=settings.webhook_timeout_s)
+        with httpx.Client(timeout=settings.webhook_timeout_s) as client:  # redirects are not followed
+            response = client.send(client.build_request("POST", target.url, content=raw, headers=headers,
+                                                        extensions=extensions))
     except httpx.HTTPError as exc:
         raise DeliveryError(f"could not reach the webhook endpoint: {type(exc).__name__}") from None
     if response.is_success:

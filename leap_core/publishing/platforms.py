@@ -38,7 +38,7 @@ from leap_core.publishing.base import (
     PublishResult,
     ReconnectRequired,
 )
-from leap_core.publishing.metadata import DEFAULT_CHUNK_SIZE
+from leap_core.publishing.metadata import DEFAULT_CHUNK_SIZE, fit
 from leap_core.publishing.targets import Published
 from leap_core.secrets import SecretBox
 from leap_core.speech.topic_models import Topics
@@ -182,7 +182,8 @@ class PlatformPublish:
         except ReconnectRequired as exc:
             self._ask_to_reconnect(stage_input.user_id, account, str(exc))
             raise
-        return Published(result.video_id, result.url, result_metadata(result, account))
+        notes = fit(self.platform, request.title, request.description, request.chapters, request.tags).notes
+        return Published(result.video_id, result.url, result_metadata(result, account, notes))
 
     def _ask_to_reconnect(self, user_id: str, account: Account, problem: str) -> None:
         """One notice per account per day however many targets fail on it, so a revoked grant is no storm."""
@@ -191,11 +192,14 @@ class PlatformPublish:
             notify(session, user_id, credential_unhealthy(account.id, self.platform, account.name, problem, day))
 
 
-def result_metadata(result: PublishResult, account: Account) -> dict[str, Any]:
-    """What the asset shows about a publish: the account by name, what was sent, what it cost."""
+def result_metadata(
+    result: PublishResult, account: Account, truncated: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """What the asset shows about a publish: the account by name, what was sent, what it cost, and
+    which fields were cut to the platform's limits (empty when everything fit)."""
     return {
         "platform": result.platform, "credential": account.name, "bytes_sent": result.bytes_sent,
-        "resumed_from": result.resumed_from, "quota_units": result.quota_units,
+        "resumed_from": result.resumed_from, "quota_units": result.quota_units, "truncated": truncated or [],
     }
 
 

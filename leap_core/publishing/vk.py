@@ -29,7 +29,7 @@ from leap_core.publishing.base import (
     ReconnectRequired,
     backoff_delay,
 )
-from leap_core.publishing.metadata import VK_NAME_LIMIT, description_with_chapters, truncate_words
+from leap_core.publishing.metadata import fit
 
 PLATFORM = "vk"
 DISPLAY_NAME = "VK"
@@ -156,9 +156,10 @@ class VkPublisher:
         self._call("video.delete", {"owner_id": owner_id, "video_id": vid})
 
     def _save_params(self, req: PublishRequest) -> dict[str, Any]:
+        fitted = fit(PLATFORM, req.title, req.description, req.chapters)
         params: dict[str, Any] = {
-            "name": truncate_words(req.title, VK_NAME_LIMIT),
-            "description": description_with_chapters(req.description, req.chapters),
+            "name": fitted.title,
+            "description": fitted.description,
             "wallpost": 0,
         }
         if self._group_id is not None:

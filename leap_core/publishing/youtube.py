@@ -39,16 +39,7 @@ from leap_core.publishing.base import (
     ReconnectRequired,
     backoff_delay,
 )
-from leap_core.publishing.metadata import (
-    CHUNK_UNIT,
-    DEFAULT_CHUNK_SIZE,
-    YOUTUBE_TITLE_LIMIT,
-    description_with_chapters,
-    scheduled_publish_at,
-    truncate_words,
-    youtube_tags,
-    youtube_text,
-)
+from leap_core.publishing.metadata import CHUNK_UNIT, DEFAULT_CHUNK_SIZE, fit, scheduled_publish_at
 from leap_core.publishing.youtube_resumable import attach_session
 
 PLATFORM = "youtube"
@@ -97,13 +88,13 @@ def watch_url(video_id: str) -> str:
 
 def video_resource(req: PublishRequest) -> dict[str, Any]:
     """The `snippet` and `status` parts of a video, within YouTube's limits."""
-    title = truncate_words(youtube_text(req.title), YOUTUBE_TITLE_LIMIT)
-    if not title:
+    fitted = fit(PLATFORM, req.title, req.description, req.chapters, req.tags)
+    if not fitted.title:
         raise ValidationError("a YouTube video needs a non-empty title")
     snippet: dict[str, Any] = {
-        "title": title,
-        "description": youtube_text(description_with_chapters(req.description, req.chapters)),
-        "tags": youtube_tags(req.tags),
+        "title": fitted.title,
+        "description": fitted.description,
+        "tags": fitted.tags,
         "categoryId": req.category_id or EDUCATION_CATEGORY_ID,
     }
     if req.language:

@@ -46,7 +46,7 @@ def test_twenty_concurrent_automation_job_creates_against_a_limit_of_three_leave
     refusals = alice.activity(action="quota.exceeded")
     assert len(refusals) == 17
     assert {(r["result"], r["details"]["quota"], r["details"]["limit"]) for r in refusals} == {
-        ("failure", "max_automation_jobs", 3)}
+        ("refused", "max_automation_jobs", 3)}
     notices = [n for n in alice.notifications.list() if n["type"] == "quota.reached"]
     assert [n["data"]["quota"] for n in notices] == ["max_automation_jobs"]  # once a day, not 17 times
     assert "the most your plan allows" in notices[0]["body"]

@@ -118,7 +118,7 @@ def test_canceling_a_pending_task_leaves_the_recording_failed_and_retryable(alic
     assert (task["status"], task["step"]) == ("CANCELED", "Canceled")
     recording = alice.recording(recording_id)
     assert (recording["status"], recording["failed_at_stage"]) == ("FAILED", "download")
-    assert recording["error"] == "canceled by tester"
+    assert recording["error"] == "canceled by alice"  # the identity acted as (tester is the operator)
     assert alice.retry([recording_id]) == [{"recording_id": recording_id, "first_stage": "download"}]
     assert [t["status"] for t in alice.tasks.list()] == ["PENDING", "CANCELED"]
 
@@ -137,12 +137,12 @@ def test_canceling_a_running_task_asks_the_orchestrator_which_fails_it_at_its_st
         closed = tasks.close_canceled(session, SENSOR, item)
 
     assert (asked["status"], asked["step"]) == ("PROCESSING", "Canceling…")
-    assert (item.request_id, item.run_id, item.canceled_by) == (task_id, "run-1", "tester")
+    assert (item.request_id, item.run_id, item.canceled_by) == (task_id, "run-1", "alice")
     assert closed
     assert alice.tasks.show(task_id)["status"] == "CANCELED"
     recording = alice.recording(recording_id)
     assert (recording["status"], recording["failed_at_stage"], recording["error"]) == (
-        "FAILED", "trim", "canceled by tester")
+        "FAILED", "trim", "canceled by alice")
     assert [s["status"] for s in alice.stages(recording_id)] == ["completed", "failed"]
     alice.retry([recording_id])
     assert alice.recording(recording_id)["status"] == RecordingStatus.PROCESSING.value

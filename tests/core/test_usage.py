@@ -50,7 +50,7 @@ def test_the_recording_over_the_monthly_limit_is_refused_with_limit_and_usage_an
         register_one(session, alice.user_id)
     assert (refused.value.quota, refused.value.limit, refused.value.current) == ("max_recordings_per_month", 2, 2)
     (entry,) = alice.activity(action="quota.exceeded")
-    assert entry["result"] == "failure"
+    assert entry["result"] == "refused"
     assert entry["details"] == {"quota": "max_recordings_per_month", "limit": 2, "current": 2}
     assert len(alice.recordings()) == 2
     assert alice.usage()["recordings_count"] == 2

@@ -120,6 +120,7 @@ def test_a_dropped_lecture_is_published_to_youtube_with_captions_and_playlist_an
     assert youtube_meta["video_id"] == video_id and youtube_meta["credential"] == "channel"
     assert (youtube_meta["bytes_sent"], youtube_meta["resumed_from"]) == (size, 0)
     assert youtube_meta["quota_units"] == 1600 + 50 + 400
+    assert youtube_meta["truncated"] == []  # everything fit: nothing was cut to YouTube's limits
     assert materialized(instance, "vk_video")["bytes_sent"] == size
     secrets = [*youtube.credentials().values(), *youtube.access_tokens, vk.token, "upload_id="]
     places = readable_records(lecturer, instance) | {"captured logs": caplog.text}

@@ -23,6 +23,7 @@ class AuditLog(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
+    operator: Mapped[str | None] = mapped_column(String(100))
     user_id: Mapped[str | None] = mapped_column(String(26))
     action: Mapped[str] = mapped_column(String(64))
     resource_type: Mapped[str] = mapped_column(String(32))

@@ -78,11 +78,11 @@ def test_the_cli_lists_counts_and_marks_read(cli: UserAPI) -> None:
 
 def test_the_cli_sets_preferences_and_never_prints_the_secret(cli: UserAPI) -> None:
     code, out, err = leap("notifications", "prefs", "--on", "upload.failed=in_app,webhook", "--summary", "daily",
-                          "--webhook-url", "https://hooks.example/leap", "--webhook-secret", WEBHOOK_SECRET)
+                          "--webhook-url", "https://93.184.215.14/leap", "--webhook-secret", WEBHOOK_SECRET)
     assert code == 0, err
     assert "upload.failed" in out and "in_app,webhook" in out and WEBHOOK_SECRET not in out
     shown = json.loads(leap("notifications", "prefs", "--json")[1])
-    assert shown["webhook"]["url"] == "https://hooks.example/leap" and shown["summary"] == "daily"
+    assert shown["webhook"]["url"] == "https://93.184.215.14/leap" and shown["summary"] == "daily"
 
 
 def test_the_cli_refuses_bad_input_in_one_line(cli: UserAPI) -> None:

@@ -33,14 +33,14 @@ def test_changing_one_event_keeps_the_others(alice: UserAPI) -> None:
 
 
 def test_a_change_is_audited_without_the_webhook_secret(alice: UserAPI) -> None:
-    alice.notifications.set_preferences(webhook_url="https://hooks.example/leap", webhook_secret=WEBHOOK_SECRET)
+    alice.notifications.set_preferences(webhook_url="https://93.184.215.14/leap", webhook_secret=WEBHOOK_SECRET)
     [entry] = alice.activity(action="notification.preferences")
-    assert entry["details"]["after"]["webhook"]["url"] == "https://hooks.example/leap"
+    assert entry["details"]["after"]["webhook"]["url"] == "https://93.184.215.14/leap"
     assert WEBHOOK_SECRET not in str(entry)
 
 
 def test_removing_the_webhook_forgets_its_secret(alice: UserAPI) -> None:
-    alice.notifications.set_preferences(webhook_url="https://hooks.example/leap", webhook_secret=WEBHOOK_SECRET)
+    alice.notifications.set_preferences(webhook_url="https://93.184.215.14/leap", webhook_secret=WEBHOOK_SECRET)
     assert alice.notifications.set_preferences(remove_webhook=True)["webhook"] is None
 
 
@@ -49,7 +49,7 @@ def test_removing_the_webhook_forgets_its_secret(alice: UserAPI) -> None:
     ({"events": {"upload.failed": ["sms"]}}, "unknown channel(s) for upload.failed: sms"),
     ({"email": "not an address"}, "not an email address: 'not an address'"),
     ({"webhook_url": "ftp://x", "webhook_secret": WEBHOOK_SECRET}, "a webhook URL must start with https://"),
-    ({"webhook_url": "https://hooks.example", "webhook_secret": "short"}, "signing secret of at least 16"),
+    ({"webhook_url": "https://93.184.215.14", "webhook_secret": "short"}, "signing secret of at least 16"),
     ({"summary": "hourly"}, "summary must be one of off, daily, weekly"),
 ])
 def test_bad_preferences_are_refused_with_a_clear_message(change: dict[str, object], message: str) -> None:

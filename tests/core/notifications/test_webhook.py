@@ -122,3 +122,29 @@ def test_the_webhook_secret_is_stored_encrypted_and_never_shown(alice: UserAPI, 
     for text in (json.dumps(stored), json.dumps(shown), receiver.requests[0].body.decode(),
                  json.dumps(alice.notifications.list(), default=str), json.dumps(alice.activity(), default=str)):
         assert WEBHOOK_SECRET not in text
+
+
+def test_a_named_host_is_posted_to_the_address_that_was_checked_with_its_name_as_host(
+    alice: UserAPI, receiver: FakeHTTPServer
+) -> None:
+    port = receiver.url.rsplit(":", 1)[1]
+    alice.notifications.set_preferences(webhook_url=f"http://localhost:{port}{HOOK}", webhook_secret=WEBHOOK_SECRET,
+                                        events={"processing.failed": ["webhook"]})
+    receiver.route("POST", HOOK, Response(status=204))
+    fail_once(alice)
+    drain_at(alice, utcnow())
+    assert delivery(alice)["status"] == "sent"
+    (request,) = [r for r in receiver.requests if r.path == HOOK]
+    assert request.header("host") == f"localhost:{port}"
+
+
+def test_a_saved_webhook_whose_network_is_no_longer_allowed_fails_permanently(
+    alice: UserAPI, receiver: FakeHTTPServer
+) -> None:
+    add_webhook(alice, receiver, ["processing.failed"])
+    alice.leap.settings.webhook_allowed_networks = ""  # the admin withdrew loopback after it was saved
+    fail_once(alice)
+    drain_at(alice, utcnow())
+    row = delivery(alice)
+    assert row["status"] == "failed" and "is loopback: refused" in row["last_error"]
+    assert receiver.requests == []

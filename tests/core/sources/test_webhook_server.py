@@ -30,6 +30,7 @@ from leap_core.sources.webhook_app import create_app
 from tests.core.sources.test_sync import RECENTLY, connected, store_credential  # noqa: F401 (fixture)
 from tests.fakes.http_server import FakeHTTPServer
 from tests.fakes.zoom import FakeZoom
+from tests.support.admins import make_admin
 from tests.support.services import free_port
 
 HOOK_SECRET = "zoom-hook-secret-DO-NOT-LEAK"
@@ -227,7 +228,8 @@ def test_leap_webhooks_serve_runs_the_receiver_as_a_process(
     zoom = FakeZoom(server)
     source_id = zoom_source(alice, zoom)
     port = free_port()
-    env = {**os.environ, "LEAP_DATABASE_URL": connected.settings.resolved_database_url,
+    make_admin(connected)  # the receiver serves every user's sources: an admin runs it
+    env = {**os.environ, "LEAP_DATABASE_URL": connected.settings.resolved_database_url, "LEAP_ACTOR": "root",
            "LEAP_SECRET_KEY": connected.settings.secret_key or "", "LEAP_WEBHOOKS_PORT": str(port)}
     leap_cli = [sys.executable, "-c", "from leap_core.cli import main; main()"]
     process = subprocess.Popen([*leap_cli, "webhooks", "serve"], env=env, stdout=subprocess.PIPE,
