@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leap_core import audit, recordings, retention
+from leap_core import accounting, audit, recordings, retention
 from leap_core.audit import Actor
 from leap_core.config import Settings
-from leap_core.db.models import OutputTarget, ProcessingStage, Recording, Source
+from leap_core.db.models import OutputTarget, ProcessingStage, Recording, Source, User
 from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import NotFoundError, StageError
@@ -87,9 +87,20 @@ class Pipeline:
             metadata = {"title": stage_input.title, "recording_id": stage_input.recording_id,
                         "source": stage_input.source_name, "template": stage_input.template.get("name")}
             final = export_recording(stage_input.files, work.trimmed_media(stage_input), export_root, folder, metadata)
-            return Published(video_id=folder, url=final.as_uri(), metadata={"path": str(final)})
+            counted = self._account_export(stage_input.recording_id)
+            return Published(video_id=folder, url=final.as_uri(), metadata={"path": str(final), **counted})
 
         return self.targets.run(recording_id, "local", publish, run_id)
+
+    def _account_export(self, recording_id: str) -> dict[str, int]:
+        """The export copy is the user's storage too: counted as soon as it is written (ADR 0027)."""
+        with self.db.session() as session:
+            recording = load(session, recording_id)
+            user = session.get_one(User, recording.user_id)
+            disk = accounting.recording_disk(self.settings, user.slug, recording)
+            exported = disk.export_bytes()
+            accounting.settle_storage(session, recording, disk.storage_bytes() + exported)
+        return {"size_bytes": exported}
 
     def publish(self, recording_id: str, platform: str, run_id: str | None = None) -> TargetOutcome:
         """Publish to YouTube or VK with the credential the template names, resuming a stored upload."""
