@@ -102,6 +102,7 @@ class Pipeline:
         """The export copy is the user's storage too: counted as soon as it is written (ADR 0027)."""
         with self.db.session() as session:
             recording = load(session, recording_id)
+            session.refresh(recording, with_for_update=True)  # sibling targets settle the same row meanwhile
             user = session.get_one(User, recording.user_id)
             disk = accounting.recording_disk(self.settings, user.slug, recording)
             exported = disk.export_bytes()
