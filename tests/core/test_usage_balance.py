@@ -229,3 +229,24 @@ def with_drift(home: Path) -> None:
         user_id = core.as_user("demo").user_id
         usage.add_storage(session, user_id, 1234)
         session.execute(update(QuotaUsage).where(QuotaUsage.user_id == user_id).values(transcription_seconds=0.0))
+
+
+def test_a_growing_pending_file_keeps_its_reservation_equal_to_its_size_until_it_is_gone(
+    alice: UserAPI, admin: AdminAPI, tmp_path: Path
+) -> None:
+    inbox = add_inbox(alice, tmp_path, process_on_arrival=False)
+    (inbox / "still copying.mp4").write_bytes(b"\0" * 1000)
+    alice.sources_api.sync()
+    (recording,) = alice.recordings()
+    assert (recording["status"], alice.usage()["storage_bytes"]) == ("PENDING_SOURCE", 1000)
+
+    (inbox / "still copying.mp4").write_bytes(b"\0" * 2500)
+    alice.sources_api.sync()
+    assert alice.usage()["storage_bytes"] == 2500
+    assert_balanced(alice, admin, reserved=2500)
+
+    (inbox / "still copying.mp4").unlink()
+    alice.sources_api.sync()
+    assert alice.recording(recording["id"])["status"] == "SKIPPED"
+    assert alice.usage()["storage_bytes"] == 0
+    assert_balanced(alice, admin)
