@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from leap_core import audit, recordings, usage
+from leap_core import accounting, audit, recordings, usage
+from leap_core.accounting import RecordingDisk
 from leap_core.attempts import QUEUED
 from leap_core.audit import Actor
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunRequest
@@ -24,7 +25,6 @@ from leap_core.notifications import notify, upload_failed
 from leap_core.publishing.settlement import settle
 from leap_core.stages import DOWNLOAD, upload_stage
 from leap_core.states import IN_FLIGHT, RecordingStatus, TargetStatus
-from leap_core.storage import RecordingFiles
 
 ACTIVE_REQUESTS = ("pending", "submitted", "launched")
 
@@ -105,10 +105,21 @@ def skip(
             report.refused[row.id] = f"cannot skip a {row.status.value} recording (only INITIALIZED or PENDING_SOURCE)"
     report.done = [r.id for r in eligible]
     if not dry_run:
-        _bulk_transition(session, report.done, allowed, RecordingStatus.SKIPPED, skip_reason=reason)
+        _bulk_transition(session, report.done, allowed, RecordingStatus.SKIPPED, skip_reason=reason, storage_bytes=0)
+        _release_reservations(session, eligible)
         audit.record_many(session, actor, report.action, "recording",
                           [(r.id, r.user_id, {"reason": reason, "before": r.status.value}) for r in eligible])
     return report
+
+
+def _release_reservations(session: Session, rows: Sequence[Recording]) -> None:
+    """A recording skipped before its download will never take the bytes reserved for it: give them back."""
+    by_user: dict[str, int] = {}
+    for row in rows:
+        by_user[row.user_id] = by_user.get(row.user_id, 0) + row.storage_bytes
+    for user_id, reserved in by_user.items():
+        if reserved:
+            usage.release_storage(session, user_id, reserved)
 
 
 def _interrupted(session: Session, pairs: Sequence[Any], busy: set[str]) -> list[OutputTarget]:
@@ -203,28 +214,31 @@ def keep_for_takedown(
 
 
 def delete(
-    session: Session, actor: Actor, recording: Recording, files: RecordingFiles, dry_run: bool = False,
+    session: Session, actor: Actor, recording: Recording, disk: RecordingDisk, dry_run: bool = False,
     left_on_platforms: Sequence[dict[str, Any]] = (),
 ) -> OperationReport:
     """Marks the row deleted (it stays, with its history) and asks the launcher to drop the partition.
 
-    The caller removes `files` once this transaction has committed, so a failed commit loses nothing.
-    `left_on_platforms` are forced deletions' videos whose take-down failed; the audit names them.
+    The user gets back everything the recording counted — its files and export copy, or, if it was never
+    downloaded, the bytes reserved for it — so nothing of a deleted recording stays on the storage quota.
+    The caller removes `disk` (storage folder and export copy) once this transaction has committed, so a
+    failed commit loses nothing. `left_on_platforms` are forced deletions' videos whose take-down failed;
+    the audit names them.
     """
     report = OperationReport("recording.delete", dry_run)
     ensure_deletable(session, recording)
     report.done = [recording.id]
     if dry_run:
         return report
-    freed = files.size_bytes()
-    usage.release_storage(session, recording.user_id, freed)
+    freed = recording.storage_bytes
+    on_disk = disk.size_bytes()
+    accounting.settle_storage(session, recording, 0)
     recording.deleted_at = utcnow()
-    recording.storage_bytes = 0
     recordings.flush_versioned(session, recording.id)
     session.add(RunRequest(recording_id=recording.id, user_id=recording.user_id, first_stage="delete",
                            reason="delete", requested_by=actor.name, template_id=recording.template_id))
     audit.record(session, actor, report.action, "recording", recording.id, user_id=recording.user_id,
-                 details={"status": recording.status.value, "freed_bytes": freed,
+                 details={"status": recording.status.value, "freed_bytes": freed, "on_disk_bytes": on_disk,
                           "partition_key": recording.partition_key,
                           **({"forced": True, "left_on_platforms": [
                               {"platform": f["platform"], "video_id": f["video_id"]} for f in left_on_platforms]}

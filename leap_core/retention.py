@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Integer, cast, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from leap_core import audit, usage
+from leap_core import accounting, audit, usage
 from leap_core.audit import Actor
 from leap_core.db.models import Recording, RecordingArchive, RunRequest, Template, User
 from leap_core.db.types import utcnow
@@ -115,12 +115,16 @@ def archive(session: Session, actor: Actor, rows: Sequence[Recording], storage_d
     now = utcnow()
     folders = _folders(session, eligible, storage_dir)
     kept = [_archive_row(r.id, folders[r.id], now) for r in eligible]
+    for recording, row in zip(eligible, kept, strict=True):
+        # Only the storage folder goes: a local export copy stays (it is the published output), still counted.
+        row["freed_bytes"] = min(row["freed_bytes"], recording.storage_bytes)
     session.execute(delete(RecordingArchive).where(RecordingArchive.recording_id.in_(list(folders))))
     session.execute(insert(RecordingArchive), kept)
     freed_by_user: dict[str, int] = {}
     for recording, row in zip(eligible, kept, strict=True):
         freed_by_user[recording.user_id] = freed_by_user.get(recording.user_id, 0) + row["freed_bytes"]
-        recording.archived_at, recording.storage_bytes, recording.updated_at = now, 0, now
+        recording.archived_at, recording.updated_at = now, now
+        recording.storage_bytes -= row["freed_bytes"]
     for user_id, freed in freed_by_user.items():
         if freed:
             usage.release_storage(session, user_id, freed)
@@ -159,9 +163,8 @@ def restore(session: Session, actor: Actor, rows: Sequence[Recording], storage_d
         kept = session.get(RecordingArchive, recording.id)
         files = folders[recording.id]
         written = _write_back(kept, files) if kept is not None else 0
-        if written:
-            usage.add_storage(session, recording.user_id, written)
-        recording.archived_at, recording.storage_bytes, recording.updated_at = None, written, utcnow()
+        accounting.settle_storage(session, recording, recording.storage_bytes + written)
+        recording.archived_at, recording.updated_at = None, utcnow()
         session.add(RunRequest(recording_id=recording.id, user_id=recording.user_id, first_stage=RESTORE,
                                reason="restore", requested_by=actor.name, template_id=recording.template_id))
         audit.record(session, actor, "recording.restore", "recording", recording.id, user_id=recording.user_id,

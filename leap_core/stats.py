@@ -26,7 +26,6 @@ from leap_core.db.models import (
     UserSubscription,
 )
 from leap_core.quotas import QUOTA_NAMES, EffectiveQuotas, resolve
-from leap_core.stages import TRANSCRIBE
 from leap_core.states import RecordingStatus
 from leap_core.usage import GB
 
@@ -69,21 +68,14 @@ def frame(session: Session, stmt: Select[*tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(result.all()), columns=list(result.keys()))
 
 
-def _transcribed() -> ColumnElement[bool]:
-    """A recording counts toward transcription time once its transcribe stage has completed."""
-    done = select(ProcessingStage.recording_id).where(
-        ProcessingStage.stage == TRANSCRIBE.name, ProcessingStage.status == "completed"
-    )
-    return Recording.id.in_(done)
-
-
 def _measures() -> list[Any]:
     """The per-recording aggregates every summary shares, so totals and per-user rows always agree."""
     return [
         func.count(Recording.id).label("recordings"),
         *[cast(func.coalesce(func.sum(case((Recording.status == status, 1), else_=0)), 0), BigInteger)
           .label(status.value.lower()) for status in COUNTED_OUTCOMES],
-        cast(func.coalesce(func.sum(case((_transcribed(), Recording.duration_s), else_=0.0)), 0.0), Float)
+        # the one charge per recording (its trimmed duration), as the transcription quota counts it
+        cast(func.coalesce(func.sum(Recording.transcription_s), 0.0), Float)
         .label("transcription_seconds"),
         cast(func.coalesce(func.sum(Recording.storage_bytes), 0), BigInteger).label("storage_bytes"),
         func.min(Recording.recorded_at).label("first_recorded_at"),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from leap_core import audit, quotas, stats, usage, views
+from leap_core import audit, quotas, stats, usage, usage_verify, views
 from leap_core.api.audited import audited_refusals
 from leap_core.audit import Actor, AuditQuery
 from leap_core.config import default_quotas
@@ -112,6 +112,28 @@ class AdminAPI:
         """A user's usage in `period` (YYYYMM, UTC; this month by default)."""
         with self.leap.db.session() as session:
             return usage.usage_of(session, quotas.find_user(session, user).id, period).as_dict()
+
+    def verify_usage(self, user: str | None = None, fix: bool = False) -> dict[str, Any]:
+        """Recompute storage (from the disk) and transcription (from the recordings) per user, beside the
+        counters; `ok` is False on any difference. `fix` corrects the counters (audited) and checks again."""
+        users = self._users(user)
+        with self.leap.db.session() as session:
+            found = usage_verify.verify(session, self.leap.settings, users, fix=fix, actor=self.actor)
+            before = [b.as_dict() for b in found]
+        if not fix:
+            return {"ok": all(b["ok"] for b in before), "users": before}
+        with self.leap.db.session() as session:
+            after = [b.as_dict() for b in usage_verify.verify(session, self.leap.settings, users)]
+        return {"ok": all(b["ok"] for b in after), "users": after,
+                "fixed": [{"user": b["user"], "differences": b["differences"]} for b in before if b["fixed"]]}
+
+    def _users(self, user: str | None) -> list[User]:
+        with self.leap.db.session() as session:
+            rows = ([quotas.find_user(session, user)] if user
+                    else list(session.scalars(select(User).order_by(User.created_at))))
+            for row in rows:
+                session.expunge(row)
+        return rows
 
     # statistics --------------------------------------------------------------------------------
     def platform_overview(self, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:

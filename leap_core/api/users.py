@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from leap_core import audit, operations, recordings, retention, views
+from leap_core import accounting, audit, operations, recordings, retention, views
 from leap_core.api import self_service
 from leap_core.api.audited import audited_refusals
 from leap_core.api.automation import AutomationAPI
@@ -26,7 +26,6 @@ from leap_core.publishing import maintenance
 from leap_core.quotas import effective_quotas_for
 from leap_core.states import IN_FLIGHT, RecordingStatus
 from leap_core.stats import UserStats
-from leap_core.storage import recording_files
 
 if TYPE_CHECKING:
     from leap_core.api.leap import Leap
@@ -182,10 +181,10 @@ class UserAPI:
             if left and not force:
                 return {**operations.keep_for_takedown(session, self.actor, row, left).as_dict(),
                         "unpublished": unpublished}
-            files = recording_files(self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension)
-            report = operations.delete(session, self.actor, row, files, dry_run, left_on_platforms=left)
+            disk = accounting.recording_disk(self.leap.settings, self.user.slug, row)
+            report = operations.delete(session, self.actor, row, disk, dry_run, left_on_platforms=left)
         if not dry_run:
-            files.remove()
+            disk.remove()
         return {**report.as_dict(), "unpublished": unpublished}
 
     def archive(self, ids: list[str]) -> dict[str, Any]:

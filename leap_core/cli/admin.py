@@ -17,7 +17,7 @@ import typer
 
 from leap_core.audit import AuditQuery
 from leap_core.cli import context
-from leap_core.cli.output import JsonOption, emit
+from leap_core.cli.output import JsonOption, emit, emit_json
 from leap_core.errors import ValidationError
 from leap_core.quotas import QUOTA_NAMES
 
@@ -28,10 +28,12 @@ plans_app = typer.Typer(help="Subscription plans.", no_args_is_help=True)
 subscriptions_app = typer.Typer(help="Who is on which plan.", no_args_is_help=True)
 quotas_app = typer.Typer(help="Effective quotas, per-user overrides and usage.", no_args_is_help=True)
 stats_app = typer.Typer(help="Statistics (tables; --json; --csv FILE).", no_args_is_help=True)
+usage_app = typer.Typer(help="Usage counters checked against the disk and the recordings.", no_args_is_help=True)
 admin_app.add_typer(plans_app, name="plans")
 admin_app.add_typer(subscriptions_app, name="subscriptions")
 admin_app.add_typer(quotas_app, name="quotas")
 admin_app.add_typer(stats_app, name="stats")
+admin_app.add_typer(usage_app, name="usage")
 
 LimitOption = typer.Option([], "--limit", help=f"NAME=VALUE (repeatable; VALUE a number or 'unlimited'). "
                                                f"Names: {', '.join(QUOTA_NAMES)}.")
@@ -158,6 +160,31 @@ def quotas_usage(
     as_json: bool = JsonOption, csv: Path | None = CsvOption,
 ) -> None:
     emit_frame(context.admin().quota_usage(user, first, last), as_json, csv)
+
+
+# usage ---------------------------------------------------------------------------------------------
+@usage_app.command("verify")
+def usage_verify(
+    user: str | None = typer.Option(None, "--user", help="One user (default: every user)."),
+    fix: bool = typer.Option(False, "--fix", help="Set the counters to the recomputed values (audited)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Exit 1 if any user's counters differ from their disk and recordings (after --fix: if any still do)."""
+    report = context.admin().verify_usage(user, fix)
+    if as_json:
+        emit_json(report)
+    else:
+        for fixed in report.get("fixed", []):
+            typer.echo(f"fixed {fixed['user']}: " + "; ".join(fixed["differences"]))
+        rows = [{"user": b["user"], "counter_bytes": b["counter_bytes"], "expected_bytes": b["expected_bytes"],
+                 "disk_bytes": b["disk_bytes"], "reserved_bytes": b["reserved_bytes"],
+                 "ok": "yes" if b["ok"] else "NO"} for b in report["users"]]
+        emit(rows, False, list(rows[0]) if rows else ["user"])
+        for balance in report["users"]:
+            for difference in balance["differences"]:
+                typer.echo(f"{balance['user']}: {difference}")
+    if not report["ok"]:
+        raise typer.Exit(1)
 
 
 # stats ---------------------------------------------------------------------------------------------

@@ -6,14 +6,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leap_core import attempts, audit, retention
+from leap_core import accounting, attempts, audit, retention
 from leap_core.audit import Actor
 from leap_core.config import Settings
-from leap_core.db.models import OutputTarget, Recording, Source
+from leap_core.db.models import OutputTarget, Recording, Source, User
 from leap_core.db.session import Database
 from leap_core.errors import NotFoundError, StageError
 from leap_core.pipeline import work
 from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, StageRunner, load
+from leap_core.publishing import maintenance
 from leap_core.publishing.local_export import export_recording
 from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
@@ -87,14 +88,36 @@ class Pipeline:
             metadata = {"title": stage_input.title, "recording_id": stage_input.recording_id,
                         "source": stage_input.source_name, "template": stage_input.template.get("name")}
             final = export_recording(stage_input.files, work.trimmed_media(stage_input), export_root, folder, metadata)
-            return Published(video_id=folder, url=final.as_uri(), metadata={"path": str(final)})
+            counted = self._account_export(stage_input.recording_id)
+            return Published(video_id=folder, url=final.as_uri(), metadata={"path": str(final), **counted})
 
-        return self.targets.run(recording_id, "local", publish, run_id)
+        def refresh(stage_input: StageInput, target: OutputTarget, _changed: list[str]) -> dict[str, Any]:
+            """The export folder is rewritten whole from the regenerated files (transcript, subtitles, video)."""
+            return {**publish(stage_input, target).metadata, "refreshed": ["video", "subtitles", "transcript",
+                                                                            "topics", "metadata"]}
+
+        return self.targets.run(recording_id, "local", publish, run_id, refresh=refresh)
+
+    def _account_export(self, recording_id: str) -> dict[str, int]:
+        """The export copy is the user's storage too: counted as soon as it is written (ADR 0027)."""
+        with self.db.session() as session:
+            recording = load(session, recording_id)
+            session.refresh(recording, with_for_update=True)  # sibling targets settle the same row meanwhile
+            user = session.get_one(User, recording.user_id)
+            disk = accounting.recording_disk(self.settings, user.slug, recording)
+            exported = disk.export_bytes()
+            accounting.settle_storage(session, recording, disk.storage_bytes() + exported)
+        return {"size_bytes": exported}
 
     def publish(self, recording_id: str, platform: str, run_id: str | None = None) -> TargetOutcome:
-        """Publish to YouTube or VK with the credential the template names, resuming a stored upload."""
+        """Publish to YouTube or VK with the credential the template names, resuming a stored upload; a
+        published video whose outputs were regenerated gets their metadata and captions instead."""
         step = PlatformPublish(platform, self.settings, self.db, self.targets.checkpoint)
-        return self.targets.run(recording_id, platform, step, run_id)
+
+        def refresh(stage_input: StageInput, target: OutputTarget, changed: list[str]) -> dict[str, Any]:
+            return maintenance.refresh(self.db, self.settings, stage_input, target, changed)
+
+        return self.targets.run(recording_id, platform, step, run_id, refresh=refresh)
 
     def mark_run_died(self, recording_id: str, run_id: str, reason: str) -> bool:
         """A run ended without its stage saying so (killed worker, crash): FAILED at the stage it was in.

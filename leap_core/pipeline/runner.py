@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leap_core import attempts, audit, recordings, usage
+from leap_core import accounting, attempts, audit, recordings
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import ProcessingStage, Recording, Template, User
@@ -25,7 +25,7 @@ from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import InvalidTransitionError, LeapError, NotFoundError
 from leap_core.notifications import notify, stage_failed
-from leap_core.stages import Stage
+from leap_core.stages import TRANSCRIBE, Stage
 from leap_core.states import RecordingStatus
 from leap_core.storage import RecordingFiles, recording_files
 
@@ -186,15 +186,13 @@ class StageRunner:
             return "completed"
 
     def _account(self, session: Session, recording: Recording, stage: Stage) -> None:
-        """Usage follows what a stage leaves on disk (derived files count too) and what it transcribed."""
+        """Usage follows what the recording holds on disk after the stage (derived files and the export copy
+        count too) and, once per recording, its trimmed duration as transcription time (ADR 0027)."""
         user = session.get_one(User, recording.user_id)
-        files = recording_files(self.settings.resolved_storage_dir, user.slug, recording.id, recording.extension)
-        delta = files.size_bytes() - recording.storage_bytes
-        if delta:
-            recording.storage_bytes += delta
-            usage.add_storage(session, recording.user_id, delta)
-        if stage.name == "transcribe" and recording.duration_s:
-            usage.add_transcription_seconds(session, recording.user_id, recording.duration_s)
+        accounting.settle_storage(session, recording,
+                                  accounting.recording_disk(self.settings, user.slug, recording).size_bytes())
+        if stage.name == TRANSCRIBE.name:
+            accounting.charge_transcription(session, recording)
 
     def _fail(self, recording_id: str, stage: Stage, row_id: int, message: str, actor: Actor) -> None:
         with self.db.session() as session:

@@ -107,6 +107,32 @@ def _take_down(db: Database, settings: Settings, stage_input: StageInput, video:
     _publisher(db, settings, stage_input, video)[0].delete(video.video_id)
 
 
+def refresh(db: Database, settings: Settings, stage_input: StageInput, target: OutputTarget,
+            changed: list[str]) -> dict[str, Any]:
+    """After a reprocess (`changed` names the regenerated stages): the published video's title, description,
+    tags, chapters and captions are updated from the new files; the video itself is never uploaded again.
+
+    Returns what was updated and, in `not_refreshed`, why anything was not, for the asset's metadata.
+    """
+    if (target.resume_state or {}).get("unpublished_at"):
+        return {"refreshed": [], "not_refreshed": "the video was taken down from the platform"}
+    preset = preset_for(stage_input.template, target.platform)
+    video = PublishedVideo(target.id, target.platform, str(target.video_id))
+    _update(db, settings, stage_input, video)
+    captions = target.platform == "youtube" and bool(preset.get("captions", True)) and stage_input.files.srt.exists()
+    refreshed = (["title", "description", "chapters"] if target.platform == "vk"
+                 else ["title", "description", "tags", "chapters", *(["captions"] if captions else [])])
+    reasons = []
+    if target.platform == "vk":
+        reasons.append("captions: VK gets its chapters in the description; LEAP uploads no caption file to VK")
+    elif not captions:
+        reasons.append("captions: the template's youtube preset turns captions off")
+    if "trim" in changed:
+        reasons.append("video: the trimmed video changed, but a published video is never uploaded again "
+                       "(delete it with --unpublish and process the recording again to replace it)")
+    return {"refreshed": refreshed, **({"not_refreshed": "; ".join(reasons)} if reasons else {})}
+
+
 def republish(db: Database, settings: Settings, actor: Actor, recording_id: str) -> list[dict[str, Any]]:
     """Push the current title, description, tags, chapters and captions to every published video."""
     return _for_each_video(db, settings, actor, recording_id, "target.republish", _update)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from leap_core.notifications import notify, recording_published, upload_failed, 
 from leap_core.pipeline.runner import StageInput, load, snapshot
 from leap_core.publishing.base import Checkpoint, PublishError, PublishParked
 from leap_core.publishing.settlement import failed_publishing, settle
-from leap_core.stages import upload_stage
+from leap_core.stages import SUBTITLES, TOPICS, TRANSCRIBE, TRIM, upload_stage
 from leap_core.states import RecordingStatus, TargetStatus
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class Published:
 
 @dataclass(frozen=True)
 class TargetOutcome:
-    status: Literal["uploaded", "reused", "not_requested", "skipped"]
+    status: Literal["uploaded", "reused", "refreshed", "not_requested", "skipped"]
     platform: str
     video_id: str | None
     url: str | None
@@ -57,6 +57,23 @@ class TargetOutcome:
 
 Publish = Callable[[StageInput, OutputTarget], Published]
 """Gets the detached target row: its `id` (for `TargetRunner.checkpoint`) and the stored `resume_state`."""
+Refresh = Callable[[StageInput, OutputTarget, list[str]], dict[str, Any]]
+"""Brings a published target up to date with regenerated outputs (the stage names given); returns metadata."""
+CONTENT_STAGES = (TRIM.name, TRANSCRIBE.name, TOPICS.name, SUBTITLES.name)
+
+
+def changed_since_published(session: Session, recording_id: str, stage_name: str) -> list[str]:
+    """The content stages completed again after the target's last completed publish or refresh (a
+    reprocess, a reset): what the published copy no longer matches. Stage rows' ids give the order."""
+    last = session.scalar(select(func.max(ProcessingStage.id)).where(
+        ProcessingStage.recording_id == recording_id, ProcessingStage.stage == stage_name,
+        ProcessingStage.status == "completed"))
+    if last is None:
+        return []
+    newer = set(session.scalars(select(ProcessingStage.stage).where(
+        ProcessingStage.recording_id == recording_id, ProcessingStage.stage.in_(CONTENT_STAGES),
+        ProcessingStage.status == "completed", ProcessingStage.id > last)))
+    return [name for name in CONTENT_STAGES if name in newer]
 
 
 def _target(session: Session, recording_id: str, platform: str) -> OutputTarget | None:
@@ -83,10 +100,16 @@ class TargetRunner:
         self.settings = settings
         self.db = db
 
-    def run(self, recording_id: str, platform: str, publish: Publish, run_id: str | None = None) -> TargetOutcome:
+    def run(self, recording_id: str, platform: str, publish: Publish, run_id: str | None = None,
+            refresh: Refresh | None = None) -> TargetOutcome:
+        """Publish the target; one already published is reused or — when its outputs were regenerated since
+        and `refresh` is given — brought up to date by `refresh`, never uploaded again."""
         actor = Actor("pipeline", origin="run", run_id=run_id)
         stage = upload_stage(platform)
         started = time.monotonic()
+        refreshed = self._refresh(recording_id, platform, refresh, run_id, actor) if refresh else None
+        if refreshed is not None:
+            return refreshed
         with self.db.session() as session:
             recording = load(session, recording_id)
             target = _target(session, recording_id, platform)
@@ -137,6 +160,50 @@ class TargetRunner:
                 recording_id, recording.title, platform, published.video_id, published.url))
             settle(session, recording)
         return TargetOutcome("uploaded", platform, published.video_id, published.url, published.metadata, elapsed)
+
+    def _refresh(self, recording_id: str, platform: str, refresh: Refresh, run_id: str | None,
+                 actor: Actor) -> TargetOutcome | None:
+        """A published target whose outputs were regenerated since (ADR 0027): refreshed in place, with a stage
+        row and an audit record of its own; None when there is nothing to refresh (the usual path decides)."""
+        stage_name = upload_stage(platform).name
+        started = time.monotonic()
+        with self.db.session() as session:
+            recording = load(session, recording_id)
+            target = _target(session, recording_id, platform)
+            if target is None or target.status is not TargetStatus.UPLOADED:
+                return None
+            changed = changed_since_published(session, recording_id, stage_name)
+            if not changed:
+                return None
+            row = ProcessingStage(recording_id=recording_id, stage=stage_name, status="running", run_id=run_id,
+                                  details={"refresh": True, "changed": changed})
+            session.add(row)
+            session.flush()
+            row_id, payload, user_id = row.id, snapshot(session, recording, self.settings), recording.user_id
+            session.expunge(target)
+        try:
+            metadata = refresh(payload, target, changed)
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, LeapError) else f"unexpected {type(exc).__name__}: {exc}"
+            with self.db.session() as session:  # the target stays UPLOADED: the published copy is still there
+                stage_row = session.get_one(ProcessingStage, row_id)
+                stage_row.status, stage_row.completed_at, stage_row.error = "failed", utcnow(), message
+                audit.record(session, actor, "target.refresh", "output_target", target.id, user_id=user_id,
+                             details={"platform": platform, "changed": changed, "error": message}, result="failure")
+                settle(session, load(session, recording_id), only_uploaded=True)
+            raise
+        elapsed = time.monotonic() - started
+        with self.db.session() as session:
+            stage_row = session.get_one(ProcessingStage, row_id)
+            stage_row.status, stage_row.completed_at = "completed", utcnow()
+            stage_row.details = {**stage_row.details, **metadata, "video_id": target.video_id, "url": target.url,
+                                 "elapsed_s": round(elapsed, 3)}
+            audit.record(session, actor, "target.refresh", "output_target", target.id, user_id=user_id,
+                         details={"platform": platform, "video_id": target.video_id, "changed": changed,
+                                  **{k: v for k, v in metadata.items() if k in ("refreshed", "not_refreshed")}})
+            settle(session, load(session, recording_id), only_uploaded=True)  # as a reused target would
+        return TargetOutcome("refreshed", platform, target.video_id, target.url,
+                             {**metadata, "changed": changed}, elapsed)
 
     def checkpoint(self, target_id: str) -> Checkpoint:
         """Saves a publisher's resume state on the target row, one short transaction per step."""

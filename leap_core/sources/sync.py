@@ -19,7 +19,7 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from leap_core import audit, paths, recordings, templates
+from leap_core import accounting, audit, paths, recordings, templates
 from leap_core.audit import Actor
 from leap_core.config import Settings, get_settings
 from leap_core.credentials import reveal
@@ -158,9 +158,11 @@ def _pending_update(
             recordings.promote_pending(session, actor, recording, template)
             return "promoted"
         recording.source_size = file.size
+        accounting.settle_storage(session, recording, file.size or 0)  # the reservation follows the file
         return None
     recordings.transition(session, recording, RecordingStatus.SKIPPED)
     recording.skip_reason = reason
+    accounting.settle_storage(session, recording, 0)  # never downloaded: its reservation goes back
     audit.record(session, actor, "recording.skip", "recording", recording.id, user_id=recording.user_id,
                  details={"reason": reason})
     return "skipped"

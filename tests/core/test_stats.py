@@ -26,6 +26,7 @@ def shape(api: UserAPI, ids: list[str], status: RecordingStatus, recorded_at: da
             recording.status, recording.recorded_at = status, recorded_at
             recording.duration_s, recording.storage_bytes = duration_s, storage_bytes
             if transcribe_seconds is not None:
+                recording.transcription_s, recording.transcription_period = duration_s, "202601"
                 session.add(ProcessingStage(recording_id=recording.id, stage="transcribe", status="completed",
                                             started_at=recorded_at,
                                             completed_at=recorded_at + timedelta(seconds=transcribe_seconds)))

@@ -55,7 +55,8 @@ def test_a_transcript_backfill_over_an_uploaded_recording_regenerates_in_place_a
     assert after["status"] == "UPLOADED"
     assert after["targets"][0]["video_id"] == recording["targets"][0]["video_id"]
     stages = [(s["stage"], s["status"]) for s in demo.stages(recording["id"])]
-    assert stages[6:] == [("transcribe", "completed"), ("topics", "completed"), ("subtitles", "completed")]
+    assert stages[6:] == [("transcribe", "completed"), ("topics", "completed"), ("subtitles", "completed"),
+                          ("upload:local", "completed")]  # the export folder refreshed, not uploaded again
     assert len(demo.activity(action="target.upload")) == 1
     assert {e["details"]["stage"] for e in demo.activity(action="recording.reprocess")} == {
         "transcribe", "topics", "subtitles"}

@@ -51,10 +51,12 @@ def test_a_dropped_lecture_is_exported_transcribed_and_subtitled(demo: UserAPI, 
     assert "linear algebra" in said and "matrix" in said
     actions = {e["action"] for e in demo.activity()}
     assert {"recording.create", "recording.source_complete", "target.upload"} <= actions
-    stored = sum(p.stat().st_size for p in (demo.leap.settings.resolved_storage_dir / "demo").rglob("*") if p.is_file())
+    settings = demo.leap.settings
+    roots = (settings.resolved_storage_dir / "demo", settings.resolved_export_dir / "demo")
+    stored = sum(p.stat().st_size for root in roots for p in root.rglob("*") if p.is_file())  # export copy too
     usage = demo.usage()
     assert usage["storage_bytes"] == stored
-    assert usage["transcription_seconds"] == pytest.approx(lecture.duration, abs=0.5)
+    assert usage["transcription_seconds"] == pytest.approx(trim_metadata["output_duration"].value, abs=0.01)
 
 
 def test_a_corrupt_file_fails_at_its_stage_without_touching_others_and_retry_finishes_it(

@@ -101,7 +101,7 @@ def test_a_tick_that_dies_after_claiming_is_resent_with_the_same_run_key(
     assert demo.recording(recording_id)["status"] == "INITIALIZED"
 
 
-def test_delete_drops_the_partition_and_reset_then_reprocess_never_exports_twice(
+def test_delete_drops_the_partition_and_reset_then_reprocess_refreshes_the_export_without_a_second_upload(
     demo: UserAPI, instance: DagsterInstance
 ) -> None:
     inbox = Path(demo.sources()[0]["path"])
@@ -121,5 +121,7 @@ def test_delete_drops_the_partition_and_reset_then_reprocess_never_exports_twice
     settle(instance)
     assert demo.recording(two["id"])["status"] == "UPLOADED"
     uploads = [s for s in demo.stages(two["id"]) if s["stage"] == "upload:local"]
-    assert len(uploads) == 1
+    assert len(uploads) == 2  # exported once, then refreshed from the reprocessed files (ADR 0027)
+    assert len(demo.activity(action="target.upload")) == 2  # one export per recording: `two` never twice
+    assert len(demo.activity(action="target.refresh")) == 1
     assert tick_sync(instance) == []

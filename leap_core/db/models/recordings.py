@@ -61,6 +61,12 @@ class Recording(Base):
     skip_reason: Mapped[str | None] = mapped_column(String(64))
     duration_s: Mapped[float | None] = mapped_column(Float)
     storage_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    """What the user's storage counter holds for this recording: its reservation until downloaded, then its
+    files in storage plus its local export copy (`leap_core.accounting`)."""
+    transcription_s: Mapped[float | None] = mapped_column(Float)
+    """Transcription seconds charged for this recording (its trimmed duration), once; None until then."""
+    transcription_period: Mapped[str | None] = mapped_column(String(6))
+    """The usage period (YYYYMM) that charge went to, so `leap admin usage verify` can recompute each month."""
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
