@@ -1,0 +1,139 @@
+"""What a killed worker could not remove: temporary and partial files under storage and export.
+
+Every writer in LEAP writes beside its destination under a dotted temporary name and renames at the end,
+and removes the temporary on any error it sees (`leap_core.disk`). A SIGKILL, an OOM kill or a power cut
+sees no error: it leaves a `.leap-trim-*` folder, a `.source.<ext>….part`, a `.<name>.tmp` or an
+export's `.<recording>.partial` behind for good, and on a full disk that is the space the retry needs.
+`sweep` removes them, except in folders of recordings a run may still be working on (an in-flight
+state) and except entries younger than `min_age_s`, so a run that is just starting keeps its files.
+Transcription's chunk results (`transcript.chunks/chunk-*.json`) are resume state, not strays (ADR 0004).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leap_core.config import Settings
+from leap_core.db.models import Recording
+from leap_core.states import IN_FLIGHT
+
+log = logging.getLogger(__name__)
+
+MIN_AGE_S = 300.0
+"""Younger entries are left alone: a run that is starting may have written them after the states were read."""
+TRIM_WORKDIR_PREFIX = ".leap-trim-"
+TEMP_SUFFIXES = (".part", ".tmp", ".tmp.mp3")
+EXPORT_PARTIAL_SUFFIX = ".partial"
+CHUNKS_FOLDER = "transcript.chunks"
+QUERY_BATCH = 1000
+
+
+@dataclass
+class SweepReport:
+    removed: list[str] = field(default_factory=list)
+    freed_bytes: int = 0
+    kept_in_flight: int = 0
+    kept_young: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"removed": len(self.removed), "freed_bytes": self.freed_bytes,
+                "kept_in_flight": self.kept_in_flight, "kept_young": self.kept_young}
+
+
+def _is_temp(entry: os.DirEntry[str]) -> bool:
+    if entry.name.startswith(TRIM_WORKDIR_PREFIX):
+        return entry.is_dir(follow_symlinks=False)
+    return entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIXES) and entry.is_file(follow_symlinks=False)
+
+
+def _children(folder: Path) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            yield from list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+
+
+def storage_strays(storage: Path) -> Iterator[tuple[str, Path]]:
+    """(recording id, stray path) under `<storage>/<user>/<recording>/` and its chunk folder."""
+    for user in _children(storage):
+        if not user.is_dir(follow_symlinks=False):
+            continue
+        for recording in _children(Path(user.path)):
+            if not recording.is_dir(follow_symlinks=False):
+                continue
+            for entry in _children(Path(recording.path)):
+                if _is_temp(entry):
+                    yield recording.name, Path(entry.path)
+            for entry in _children(Path(recording.path) / CHUNKS_FOLDER):
+                if _is_temp(entry):
+                    yield recording.name, Path(entry.path)
+
+
+def export_strays(export: Path) -> Iterator[tuple[str, Path]]:
+    """(recording id, partial folder) for `<export>/<user>/.<recording>.partial` (`local_export`)."""
+    for user in _children(export):
+        if not user.is_dir(follow_symlinks=False):
+            continue
+        for entry in _children(Path(user.path)):
+            name = entry.name
+            if name.startswith(".") and name.endswith(EXPORT_PARTIAL_SUFFIX) and entry.is_dir(follow_symlinks=False):
+                yield name[1:-len(EXPORT_PARTIAL_SUFFIX)], Path(entry.path)
+
+
+def _in_flight(session: Session, recording_ids: set[str]) -> set[str]:
+    ids = sorted(recording_ids)
+    busy: set[str] = set()
+    for start in range(0, len(ids), QUERY_BATCH):
+        busy.update(session.scalars(select(Recording.id).where(
+            Recording.id.in_(ids[start:start + QUERY_BATCH]), Recording.status.in_(IN_FLIGHT))))
+    return busy
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def sweep(session: Session, settings: Settings, min_age_s: float = MIN_AGE_S, now: float | None = None) -> SweepReport:
+    """Remove the strays of every recording that no run is working on; one query per 1,000 recordings
+    that have any (usually none), however many recordings storage holds."""
+    now = time.time() if now is None else now
+    found = [*storage_strays(settings.resolved_storage_dir), *export_strays(settings.resolved_export_dir)]
+    report = SweepReport()
+    if not found:
+        return report
+    busy = _in_flight(session, {recording_id for recording_id, _ in found})
+    for recording_id, path in found:
+        if recording_id in busy:
+            report.kept_in_flight += 1
+            continue
+        try:
+            if now - path.stat().st_mtime < min_age_s:
+                report.kept_young += 1
+                continue
+            size = _size(path)
+            _remove(path)
+        except FileNotFoundError:  # its writer finished or removed it meanwhile
+            continue
+        report.removed.append(str(path))
+        report.freed_bytes += size
+        log.info("removed stray %s of recording %s (%d bytes)", path.name, recording_id, size)
+    return report
