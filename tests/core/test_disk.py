@@ -166,3 +166,44 @@ def test_the_margin_is_part_of_what_a_stage_needs(tmp_path: Path, small_disk: Sm
     with pytest.raises(DiskFullError, match=r"need 9\.0 MiB"):
         disk.ensure_free("trim", place, 5 * MiB, settings)
     shutil.rmtree(place / "nothing", ignore_errors=True)
+
+
+@pytest.fixture
+def compact_lecture(tmp_path: Path) -> Path:
+    """A lecture encoded far more compactly (CRF 45, veryslow) than LEAP re-encodes (CRF 18, veryfast): its
+    re-encoded trim is ~2.5 times the source, so "trim ≈ source size" under-estimates it — as it would
+    for a phone recording — and the disk fills in the middle of the cut, inside ffmpeg and PyAV."""
+    from leap_core.media.ffmpeg import ffmpeg_binary
+    from tests.fixtures.media import make_lecture
+
+    out = tmp_path / "compact.mp4"
+    subprocess.run([ffmpeg_binary(), "-v", "error", "-i", str(make_lecture().path), "-c:v", "libx264", "-crf", "45",
+                    "-preset", "veryslow", "-c:a", "copy", str(out)], check=True)
+    return out
+
+
+def test_enospc_in_the_middle_of_a_trim_is_disk_full_and_leaves_no_work_folder(
+    alice: UserAPI, tmp_path: Path, small_disk: SmallDisk, compact_lecture: Path
+) -> None:
+    add_inbox(alice, tmp_path, process_on_arrival=False)
+    alice.templates_api.update("inbox", trim={"blank_min_speech_s": 3.0, "min_duration_s": 2.0, "method": "reencode"})
+    (recording_id,) = register_many(alice, 1)
+    force_status(alice, [recording_id], RecordingStatus.DOWNLOADED)
+    storage = small_disk(2 * MiB)
+    alice.leap.settings.storage_dir = storage
+    alice.leap.settings.disk_margin_mb = 0
+    folder = storage / "alice" / recording_id
+    folder.mkdir(parents=True)
+    shutil.copyfile(compact_lecture, folder / "source.mp4")
+    source_size = (folder / "source.mp4").stat().st_size
+    (storage / "ballast.bin").write_bytes(b"\0" * (disk.free_bytes(storage) - source_size - 64 * 1024))
+    assert disk.free_bytes(storage) >= source_size  # the estimate fits: the check lets the trim start
+
+    with pytest.raises(DiskFullError) as raised:
+        Pipeline(alice.leap.settings, alice.leap.db).trim(recording_id)
+
+    message = str(raised.value)
+    assert message.startswith("disk full at trim: need ") and message.endswith("(storage, ran out while writing)")
+    view = alice.recording(recording_id)
+    assert (view["status"], view["failed_at_stage"], view["error"]) == ("FAILED", "trim", message)
+    assert files_under(storage) == [f"alice/{recording_id}/source.mp4", "ballast.bin"]  # no .leap-trim-*, trimmed
