@@ -43,10 +43,13 @@ class SweepReport:
     freed_bytes: int = 0
     kept_in_flight: int = 0
     kept_young: int = 0
+    resume_after: str = ""
+    """Where a budgeted sweep stopped (`<user>/<recording>`); "" when it visited the whole tree."""
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | str]:
         return {"removed": len(self.removed), "freed_bytes": self.freed_bytes,
-                "kept_in_flight": self.kept_in_flight, "kept_young": self.kept_young}
+                "kept_in_flight": self.kept_in_flight, "kept_young": self.kept_young,
+                "resume_after": self.resume_after}
 
 
 def _is_temp(entry: os.DirEntry[str]) -> bool:
@@ -63,13 +66,22 @@ def _children(folder: Path) -> Iterator[os.DirEntry[str]]:
         return
 
 
-def storage_strays(storage: Path) -> Iterator[tuple[str, Path]]:
-    """(recording id, stray path) under `<storage>/<user>/<recording>/` and its chunk folder."""
-    for user in _children(storage):
-        if not user.is_dir(follow_symlinks=False):
+def storage_strays(storage: Path, start_after: str = "", deadline: float | None = None,
+                   progress: list[str] | None = None) -> Iterator[tuple[str, Path]]:
+    """(recording id, stray path) under `<storage>/<user>/<recording>/` and its chunk folder.
+
+    Folders are visited in `<user>/<recording>` order from after `start_after`; past `deadline`
+    (time.monotonic) it stops and leaves the last folder it finished in `progress[0]`, so the next call
+    resumes there ("" once the whole tree was visited).
+    """
+    if progress is not None:
+        progress[:] = [""]
+    for user in sorted(_children(storage), key=lambda e: e.name):
+        if not user.is_dir(follow_symlinks=False) or (start_after and user.name < start_after.split("/")[0]):
             continue
-        for recording in _children(Path(user.path)):
-            if not recording.is_dir(follow_symlinks=False):
+        for recording in sorted(_children(Path(user.path)), key=lambda e: e.name):
+            key = f"{user.name}/{recording.name}"
+            if not recording.is_dir(follow_symlinks=False) or key <= start_after:
                 continue
             for entry in _children(Path(recording.path)):
                 if _is_temp(entry):
@@ -77,6 +89,10 @@ def storage_strays(storage: Path) -> Iterator[tuple[str, Path]]:
             for entry in _children(Path(recording.path) / CHUNKS_FOLDER):
                 if _is_temp(entry):
                     yield recording.name, Path(entry.path)
+            if deadline is not None and time.monotonic() >= deadline:
+                if progress is not None:
+                    progress[:] = [key]
+                return
 
 
 def export_strays(export: Path) -> Iterator[tuple[str, Path]]:
@@ -112,12 +128,22 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def sweep(session: Session, settings: Settings, min_age_s: float = MIN_AGE_S, now: float | None = None) -> SweepReport:
+def sweep(session: Session, settings: Settings, min_age_s: float = MIN_AGE_S, now: float | None = None,
+          start_after: str = "", budget_s: float | None = None) -> SweepReport:
     """Remove the strays of every recording that no run is working on; one query per 1,000 recordings
-    that have any (usually none), however many recordings storage holds."""
+    that have any (usually none), however many recordings storage holds.
+
+    With `budget_s`, the walk of storage stops after about that long and `report.resume_after` says where
+    the next call (`start_after`) picks up, so a sensor tick stays short over any number of recordings;
+    the export folder (one listing per user) is swept at the start of each full pass.
+    """
     now = time.time() if now is None else now
-    found = [*storage_strays(settings.resolved_storage_dir), *export_strays(settings.resolved_export_dir)]
-    report = SweepReport()
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    progress: list[str] = []
+    found = [*storage_strays(settings.resolved_storage_dir, start_after, deadline, progress)]
+    if not start_after:
+        found += export_strays(settings.resolved_export_dir)
+    report = SweepReport(resume_after=progress[0] if progress else "")
     if not found:
         return report
     busy = _in_flight(session, {recording_id for recording_id, _ in found})

@@ -19,9 +19,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy import String, Table, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -230,18 +230,21 @@ def _replaced(session: Session, files: Mapping[str, SourceFile], known: Mapping[
     A recording from before fingerprints were kept (None) is compared by size, and adopts the listing's
     fingerprint when that matches, so it is judged by size and mtime from then on.
     """
-    replaced = []
+    replaced, adopted = [], []
     for file_id, taken in known.items():
         file = files.get(file_id)
         if file is None or taken.status is RecordingStatus.PENDING_SOURCE:
             continue  # pending rows follow their file in `_pending_update`
         current = fingerprint(file)
         if taken.fingerprint is None and (file.size is None or taken.size is None or file.size == taken.size):
-            session.execute(update(Recording).where(Recording.id == taken.recording_id,
-                                                    Recording.source_fingerprint.is_(None))
-                            .values(source_fingerprint=current).execution_options(synchronize_session=False))
+            adopted.append({"b_id": taken.recording_id, "b_fingerprint": current})
         elif current != taken.fingerprint:
             replaced.append(file)
+    if adopted:  # one executemany, not a statement per recording; the version is left alone (no run conflicts)
+        table = cast(Table, Recording.__table__)
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("b_id"), table.c.source_fingerprint.is_(None))
+            .values(source_fingerprint=bindparam("b_fingerprint")), adopted)
     return replaced
 
 

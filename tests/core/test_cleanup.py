@@ -64,4 +64,23 @@ def test_a_sweep_with_nothing_to_remove_asks_the_database_nothing(alice: UserAPI
     touch(alice.leap.settings.resolved_storage_dir / "alice" / "01RECORDING000000000000000" / "source.mp4")
     with alice.leap.db.session() as session:
         report = cleanup.sweep(session, alice.leap.settings, now=time.time() + 3600)
-    assert report.as_dict() == {"removed": 0, "freed_bytes": 0, "kept_in_flight": 0, "kept_young": 0}
+    assert report.as_dict() == {"removed": 0, "freed_bytes": 0, "kept_in_flight": 0, "kept_young": 0,
+                                "resume_after": ""}
+
+
+def test_a_budgeted_sweep_resumes_where_it_stopped_and_covers_every_folder(alice: UserAPI, tmp_path: Path) -> None:
+    add_inbox(alice, tmp_path, process_on_arrival=False)
+    ids = register_many(alice, 4)
+    force_status(alice, ids, RecordingStatus.FAILED, "trim")
+    storage = alice.leap.settings.resolved_storage_dir / "alice"
+    strays = [touch(storage / rid / ".source.mp4.part") for rid in ids]
+    later, cursor, passes = time.time() + 3600, "", 0
+    with alice.leap.db.session() as session:
+        while True:  # a zero budget stops after each folder: one folder per call
+            report = cleanup.sweep(session, alice.leap.settings, now=later, start_after=cursor, budget_s=0)
+            passes += 1
+            cursor = report.resume_after
+            if not cursor:
+                break
+    assert passes == len(ids) + 1  # one folder a call, and a last call that finds the walk complete
+    assert not any(p.exists() for p in strays)
