@@ -6,7 +6,8 @@ sees no error: it leaves a `.leap-trim-*` folder, a `.source.<ext>….part`, a `
 export's `.<recording>.partial` behind for good, and on a full disk that is the space the retry needs.
 `sweep` removes them, except in folders of recordings a run may still be working on (an in-flight
 state) and except entries younger than `min_age_s`, so a run that is just starting keeps its files.
-Transcription's chunk results (`transcript.chunks/chunk-*.json`) are resume state, not strays (ADR 0004).
+Transcription's chunk results (`transcript.chunks/chunk-*.json`) are resume state, not strays (ADR 0004);
+an OpenAI upload chunk left there (`upload-*.mp3`) is one whose send failed, and is encoded again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ TRIM_WORKDIR_PREFIX = ".leap-trim-"
 TEMP_SUFFIXES = (".part", ".tmp", ".tmp.mp3")
 EXPORT_PARTIAL_SUFFIX = ".partial"
 CHUNKS_FOLDER = "transcript.chunks"
+UPLOAD_CHUNK_PREFIX = "upload-"
 QUERY_BATCH = 1000
 
 
@@ -56,6 +58,12 @@ def _is_temp(entry: os.DirEntry[str]) -> bool:
     if entry.name.startswith(TRIM_WORKDIR_PREFIX):
         return entry.is_dir(follow_symlinks=False)
     return entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIXES) and entry.is_file(follow_symlinks=False)
+
+
+def _is_upload_chunk(entry: os.DirEntry[str]) -> bool:
+    """An OpenAI upload chunk (`upload-0003.mp3`) is removed after it is sent; one left is from a failed send
+    and is encoded again on the next attempt, so it is not resume state."""
+    return entry.name.startswith(UPLOAD_CHUNK_PREFIX) and entry.name.endswith(".mp3")
 
 
 def _children(folder: Path) -> Iterator[os.DirEntry[str]]:
@@ -87,7 +95,7 @@ def storage_strays(storage: Path, start_after: str = "", deadline: float | None 
                 if _is_temp(entry):
                     yield recording.name, Path(entry.path)
             for entry in _children(Path(recording.path) / CHUNKS_FOLDER):
-                if _is_temp(entry):
+                if _is_temp(entry) or _is_upload_chunk(entry):
                     yield recording.name, Path(entry.path)
             if deadline is not None and time.monotonic() >= deadline:
                 if progress is not None:

@@ -34,6 +34,7 @@ def test_strays_of_recordings_no_run_works_on_are_removed_and_everything_else_st
         touch(storage / failed / ".source.mp4.a1b2c3.part", 700),              # a cut-off remote download
         touch(storage / failed / ".transcript.json.tmp"),
         touch(storage / failed / "transcript.chunks" / ".chunk-0003.json.tmp"),
+        touch(storage / failed / "transcript.chunks" / "upload-0004.mp3"),    # a failed OpenAI send's chunk
         touch(export / f".{failed}.partial" / "video.mp4", 2000).parent,       # a partial export
         touch(storage / "01JUNKNOWNRECORDING0000000" / ".source.mp4.part"),   # no such recording any more
     ]
@@ -53,7 +54,7 @@ def test_strays_of_recordings_no_run_works_on_are_removed_and_everything_else_st
         report = cleanup.sweep(session, settings, now=later)
 
     assert sorted(report.removed) == sorted(str(p) for p in strays)
-    assert report.freed_bytes == 5000 + 700 + 100 + 100 + 2000 + 100
+    assert report.freed_bytes == 5000 + 700 + 100 + 100 + 100 + 2000 + 100
     assert (report.kept_in_flight, report.kept_young) == (2, 1)
     assert not any(p.exists() for p in strays)
     assert all(p.exists() for p in [*kept, young])
