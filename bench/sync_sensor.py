@@ -99,6 +99,7 @@ def main() -> None:
         root = Path(tmp)
         os.environ["LEAP_HOME"] = str(root / "home")
         os.environ["LEAP_DATABASE_URL"] = args.database_url or f"sqlite:///{root / 'leap.db'}"
+        os.environ["LEAP_LOCAL_SOURCE_ROOTS"] = str(root)  # the bench's folders sit beside the home
         core = LeapResource().get()
         core.db.upgrade()
         user = create_user(core.db, ACTOR, "bench", None, "user")
