@@ -327,7 +327,7 @@ def _register_new(
             recording = recordings.register(session, actor, user, source, template, incoming, observed_at=now,
                                             revision=previous.revision + 1 if previous else 1)
         except QuotaExceededError:  # refused (and audited) before anything was written; the rest would be too
-            summary.over_quota = len(new_files) - position
+            summary.over_quota += len(new_files) - position
             return
         summary.registered.append(recording.partition_key)
         if previous is not None:
