@@ -128,7 +128,8 @@ def serial_stage_work(home: Path, lecture: Path, count: int) -> Serial:
     drop(leap, lecture, count)
     with leap.db.session() as session:
         source_ids = list(session.scalars(select(Source.id)))
-    for _ in range(leap.settings.source_stable_scans):  # a file is registered once it stops changing
+    leap.settings.intake_stable_seconds = 0  # the files are complete when dropped: taken on the second listing
+    for _ in range(2):  # a file is registered on one listing, taken once it held still until the next
         sync_sources(leap.db, Actor("bench", origin="cli"), leap.settings, source_ids)
     with leap.db.session() as session:
         recording_ids = list(session.scalars(select(Recording.id).order_by(Recording.partition_key)))

@@ -25,6 +25,8 @@ from leap_core.api import create_user
 from leap_core.audit import Actor
 from leap_core.db.models import Recording, Source
 from leap_core.db.types import new_ulid
+from leap_core.sources.base import fingerprint
+from leap_core.sources.local import LocalFolderSource
 from leap_core.states import RecordingStatus
 from leap_dagster.definitions import defs
 from leap_dagster.resources import LeapResource
@@ -42,14 +44,17 @@ def make_folder(root: Path, known: int) -> Path:
     return folder
 
 
-def add_known(user_id: str, source_id: str, known: int) -> None:
-    """Recordings for the first `known` files, inserted in bulk (registering them one by one is not the point)."""
+def add_known(user_id: str, source_id: str, known: int, folder: Path) -> None:
+    """Recordings for the first `known` files, inserted in bulk (registering them one by one is not the point),
+    with the fingerprints a sync would have stored, so the tick measured is a steady-state one."""
     core = LeapResource().get()
     when = datetime(2024, 1, 1, tzinfo=UTC)
+    prints = {f.file_id: fingerprint(f) for f in LocalFolderSource(folder).list_files()}
     rows = [
         {"id": new_ulid(), "user_id": user_id, "source_id": source_id, "partition_key": f"k-{source_id[-8:]}-{i}",
          "title": f"lecture-{i:05d}", "source_file_id": f"lecture-{i:05d}.mp4", "source_name": f"lecture-{i:05d}.mp4",
-         "recorded_at": when, "status": RecordingStatus.INITIALIZED, "extension": "mp4"}
+         "recorded_at": when, "status": RecordingStatus.INITIALIZED, "extension": "mp4", "source_size": 1,
+         "source_fingerprint": prints[f"lecture-{i:05d}.mp4"]}
         for i in range(known)
     ]
     with core.db.session() as session:
@@ -94,13 +99,15 @@ def main() -> None:
         root = Path(tmp)
         os.environ["LEAP_HOME"] = str(root / "home")
         os.environ["LEAP_DATABASE_URL"] = args.database_url or f"sqlite:///{root / 'leap.db'}"
+        os.environ["LEAP_LOCAL_SOURCE_ROOTS"] = str(root)  # the bench's folders sit beside the home
         core = LeapResource().get()
         core.db.upgrade()
         user = create_user(core.db, ACTOR, "bench", None, "user")
         api = core.as_user(user["id"], ACTOR)
-        sources = {n: api.add_local_source(f"inbox-{n}", make_folder(root, n))["id"] for n in (0, known)}
+        folders = {n: make_folder(root, n) for n in (0, known)}
+        sources = {n: api.add_local_source(f"inbox-{n}", folders[n])["id"] for n in (0, known)}
         warm_up = api.add_local_source("warm-up", root / "empty")["id"]
-        add_known(user["id"], sources[known], known)
+        add_known(user["id"], sources[known], known, folders[known])
         print(f"source-sync sensor tick, {NEW_FILES} new files ({core.db.engine.dialect.name})")
         print(f"{'known recordings':>17} {'files listed':>13} {'tick s':>8} {'SQL statements':>15} "
               f"{'new partitions':>15}")

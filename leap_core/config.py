@@ -123,7 +123,11 @@ class Settings(BaseSettings):
     reconcile_grace_seconds: float = 120.0
     """A recording is judged stranded only after resting this long untouched (a run may still be starting)."""
     reconcile_batch_size: int = 200
-    source_stable_scans: int = 2
+    intake_stable_seconds: float = 30.0
+    """A listed file is taken only once its size and mtime (or checksum) have not changed for this long,
+    measured from when the sync first saw them (wall time, not a count of scans)."""
+    disk_margin_mb: float = 256.0
+    """Free space a stage leaves on its filesystem beyond its own estimate (`leap_core.disk`)."""
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50
     retention_batch_size: int = 250

@@ -73,3 +73,30 @@ class MediaError(LeapError):
 
 class BlankRecordingError(LeapError):
     """The recording holds (almost) no speech: it is skipped, not failed."""
+
+
+class DownloadMismatchError(StageError):
+    """The copy is not the file the source listed (fewer bytes, another checksum, changed since it was
+    registered): nothing is kept, the recording fails at download, and a replaced file comes in as a new
+    recording through the sync."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("download", message)
+
+
+class DiskFullError(StageError):
+    """A stage would not fit, or did not fit, on its filesystem: `need` and `have` in bytes."""
+
+    def __init__(self, stage: str, need: int, have: int, where: str = "") -> None:
+        self.need = need
+        self.have = have
+        place = f" ({where})" if where else ""
+        super().__init__(stage, f"disk full at {stage}: need {_size(need)}, have {_size(have)}{place}")
+
+
+def _size(count: int) -> str:
+    """Bytes as a person reads them, with the exact figure for anyone comparing with `df -B1`."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(count) >= scale:
+            return f"{count / scale:.1f} {unit} ({count:,} bytes)"
+    return f"{count:,} bytes"

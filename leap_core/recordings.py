@@ -25,7 +25,7 @@ from leap_core.errors import ConcurrentModificationError, InvalidTransitionError
 from leap_core.naming import partition_key
 from leap_core.paths import safe_extension
 from leap_core.quotas import effective_quotas
-from leap_core.sources.base import SourceFile
+from leap_core.sources.base import SourceFile, fingerprint
 from leap_core.stage_history import resume_stage
 from leap_core.stages import DOWNLOAD, stage_named
 from leap_core.states import (
@@ -98,8 +98,14 @@ def register(
     source: Source,
     template: Template | None,
     file: SourceFile,
+    observed_at: datetime | None = None,
+    revision: int = 1,
 ) -> Recording:
-    """A new file from a source becomes a recording (INITIALIZED, or PENDING_SOURCE while incomplete)."""
+    """A new file from a source becomes a recording (INITIALIZED, or PENDING_SOURCE while incomplete).
+
+    `observed_at` is when the sync saw the file as it is now (the intake window starts there);
+    `revision` above 1 means the file replaces content already taken under the same file id.
+    """
     usage.reserve_recording(session, user.id, file.size or 0, effective_quotas(session, user.id), actor=actor)
     recording_id = new_ulid()
     recorded_at = file.recorded_at or datetime.now(UTC)
@@ -116,6 +122,9 @@ def register(
         source_name=file.name,
         source_size=file.size,
         source_extra=dict(file.extra),
+        source_revision=revision,
+        source_fingerprint=fingerprint(file),
+        source_stable_since=observed_at or utcnow(),
         extension=safe_extension(file.extension),
         recorded_at=recorded_at,
         status=status,

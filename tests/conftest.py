@@ -71,3 +71,6 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if key.startswith("LEAP_") and key != "LEAP_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
     monkeypatch.setenv("LEAP_HOME", str(tmp_path / "leap-home"))
+    # Intake's stability window (30 s by default) is the subject of tests/core/sources/test_intake.py, which
+    # sets it; everywhere else a file written before the first sync is taken on the second, as a test expects.
+    monkeypatch.setenv("LEAP_INTAKE_STABLE_SECONDS", "0")

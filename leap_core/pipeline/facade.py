@@ -87,7 +87,8 @@ class Pipeline:
             folder = f"{stage_input.user_slug}/{stage_input.recording_id}"
             metadata = {"title": stage_input.title, "recording_id": stage_input.recording_id,
                         "source": stage_input.source_name, "template": stage_input.template.get("name")}
-            final = export_recording(stage_input.files, work.trimmed_media(stage_input), export_root, folder, metadata)
+            final = export_recording(stage_input.files, work.trimmed_media(stage_input), export_root, folder, metadata,
+                                     self.settings)
             counted = self._account_export(stage_input.recording_id)
             return Published(video_id=folder, url=final.as_uri(), metadata={"path": str(final), **counted})
 

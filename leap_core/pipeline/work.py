@@ -1,4 +1,11 @@
-"""The work of each processing stage, as `StageInput -> StageOutput` functions the runner wraps."""
+"""The work of each processing stage, as `StageInput -> StageOutput` functions the runner wraps.
+
+Each stage that writes checks its filesystem first and reports a disk that fills anyway as
+`DiskFullError` (`leap_core.disk.writing`), with what it expects to write: download the listed size,
+trim about the source's size, transcription a bounded allowance for its JSON and upload chunks, topics
+and subtitles about the transcript's size. The estimate is a floor, not a promise: the margin
+(LEAP_DISK_MARGIN_MB) covers its error, and ENOSPC met mid-write still ends as the same one-line error.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from leap_core import disk
 from leap_core.config import Settings
 from leap_core.errors import StageError
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
@@ -15,6 +23,11 @@ from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
 from leap_core.speech.topics import TopicExtractor, make_topic_extractor
 from leap_core.speech.transcribers import Transcriber, make_transcriber
 from leap_core.speech.transcript import Transcript
+
+TRANSCRIBE_ALLOWANCE = 32 << 20
+"""What transcription may write: transcript and chunk JSON (a few MB for hours of speech) plus one
+OpenAI upload chunk (under 25 MB) at a time."""
+STORAGE = "storage"
 
 
 def source_file(stage_input: StageInput) -> SourceFile:
@@ -28,7 +41,8 @@ def source_file(stage_input: StageInput) -> SourceFile:
 def download(stage_input: StageInput, client: SourceClient) -> StageOutput:
     files = stage_input.files
     file = source_file(stage_input)
-    written = client.download(file, files.source)
+    with disk.writing("download", files.root, file.size or 0, stage_input.settings, STORAGE):
+        written = client.download(file, files.source)
     from leap_core.media.probe import probe  # deferred with PyAV: keeps Dagster run-worker start-up fast
 
     info = probe(files.source)
@@ -42,7 +56,9 @@ def trim_silence(stage_input: StageInput) -> StageOutput:
 
     files = stage_input.files
     config = TrimConfig.model_validate(stage_input.template.get("trim") or {})
-    result = trim(files.source, files.trimmed, config)
+    source_bytes = files.source.stat().st_size if files.source.exists() else 0
+    with disk.writing("trim", files.root, source_bytes, stage_input.settings, STORAGE):
+        result = trim(files.source, files.trimmed, config)
     metadata = result.to_dict()
     if result.status == "blank" and stage_input.template.get("exclude_blank", True):
         return StageOutput(metadata, skip_reason="blank")
@@ -79,10 +95,11 @@ def stage_language(stage_input: StageInput) -> str:
 def transcribe(stage_input: StageInput) -> StageOutput:
     files = stage_input.files
     transcriber = _transcriber(stage_input.settings, stage_language(stage_input))
-    transcript = transcriber.transcribe(trimmed_media(stage_input), work_dir=files.transcript_work)
-    if not transcript.segments:
-        raise StageError("transcribe", "no speech was recognised in the trimmed recording")
-    _write_text(files.transcript, transcript.model_dump_json(indent=2))
+    with disk.writing("transcribe", files.root, TRANSCRIBE_ALLOWANCE, stage_input.settings, STORAGE):
+        transcript = transcriber.transcribe(trimmed_media(stage_input), work_dir=files.transcript_work)
+        if not transcript.segments:
+            raise StageError("transcribe", "no speech was recognised in the trimmed recording")
+        _write_text(files.transcript, transcript.model_dump_json(indent=2))
     return StageOutput({
         **file_metadata(files.transcript), "language": transcript.language,
         "language_probability": transcript.language_probability or 0.0, "segments": len(transcript.segments),
@@ -101,8 +118,9 @@ def topics(stage_input: StageInput) -> StageOutput:
     transcript = Transcript.model_validate_json(files.transcript.read_text())
     settings = stage_input.settings
     extractor = _extractor(settings.topics_backend, settings.openai_topics_model, settings.openai_base_url)
-    extracted = extractor.extract(transcript)
-    _write_text(files.topics, extracted.model_dump_json(indent=2))
+    with disk.writing("topics", files.root, files.transcript.stat().st_size, settings, STORAGE):
+        extracted = extractor.extract(transcript)
+        _write_text(files.topics, extracted.model_dump_json(indent=2))
     return StageOutput({
         **file_metadata(files.topics), "chapters": len(extracted.chapters),
         "chapters_md": extracted.chapters_markdown() or "(no chapters)",
@@ -114,8 +132,9 @@ def subtitles(stage_input: StageInput) -> StageOutput:
     files = stage_input.files
     transcript = Transcript.model_validate_json(files.transcript.read_text())
     cues = build_cues(transcript)
-    write_srt(cues, files.srt)
-    write_vtt(cues, files.vtt)
+    with disk.writing("subtitles", files.root, 2 * files.transcript.stat().st_size, stage_input.settings, STORAGE):
+        write_srt(cues, files.srt)
+        write_vtt(cues, files.vtt)
     return StageOutput({"srt": str(files.srt), "vtt": str(files.vtt), "cues": len(cues)})
 
 
@@ -131,9 +150,14 @@ def trimmed_media(stage_input: StageInput) -> Path:
 
 
 def _write_text(path: Path, text: str) -> None:
+    """Whole or not at all: a failed write (a full disk) removes its temporary file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_json(path: Path) -> dict[str, object]:

@@ -60,6 +60,19 @@ class SourceFile:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def fingerprint(file: SourceFile) -> str:
+    """What identifies this content of the file, to notice a replacement under the same file id.
+
+    The platform's checksum where it gives one (Yandex Disk's md5), else the size with the modification
+    time a local folder reports (`extra["mtime_ns"]`), else the size alone (Zoom lists nothing more).
+    """
+    md5 = file.extra.get("md5")
+    if md5:
+        return f"md5:{md5}"
+    mtime = file.extra.get("mtime_ns")
+    return f"size:{file.size}" + (f";mtime_ns:{mtime}" if mtime else "")
+
+
 class SourceClient(Protocol):
     def list_files(self) -> Iterator[SourceFile]:
         """Every file the source currently offers (paged internally), newest listing semantics."""
@@ -68,6 +81,8 @@ class SourceClient(Protocol):
     def download(self, file: SourceFile, dest: Path, progress: ProgressCallback | None = None) -> int:
         """Stream the file to `dest` (written to a temp name, renamed on success); returns bytes written.
 
-        Raises `leap_core.errors.StageError("download", ...)` on a short or failed download.
+        The copy is checked against the listing's size (and checksum where the platform gives one);
+        raises `leap_core.errors.DownloadMismatchError` when it differs and `StageError("download", ...)`
+        on a failed download, leaving no partial file either way.
         """
         ...

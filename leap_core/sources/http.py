@@ -8,6 +8,7 @@ because those are where tokens and signed links hide.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 import leap_core.logs  # noqa: F401  (installs the URL-query redaction before httpx logs a request)
-from leap_core.errors import StageError, ValidationError
+from leap_core.errors import DownloadMismatchError, StageError, ValidationError
 from leap_core.sources.base import ProgressCallback, SourceAuthError, SourceError, SourceUnavailableError
 
 log = logging.getLogger(__name__)
@@ -175,21 +176,26 @@ def save_stream(
     label: str,
     expected_size: int | None,
     progress: ProgressCallback | None = None,
+    expected_md5: str | None = None,
 ) -> int:
-    """Write the body next to `dest` under a temporary name and rename only if the size is what was promised.
+    """Write the body next to `dest` under a temporary name and rename only if it is what was promised:
+    the listed size, and the listed md5 where the platform gives one (Yandex Disk).
 
-    A file at `dest` is therefore always complete: a cut connection or a platform that sends fewer bytes
-    than its listing announced leaves nothing behind but a StageError("download").
+    A file at `dest` is therefore always complete: a cut connection, a platform that sends fewer bytes
+    than its listing announced, or other bytes, leaves nothing behind but a StageError("download").
     """
     total = expected_size or _content_length(response)
     dest.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     temp = Path(temp_name)
     try:
+        digest = hashlib.md5(usedforsecurity=False) if expected_md5 else None
         with os.fdopen(handle, "wb") as out:
-            done = _copy_body(response, out, label, total, progress)
+            done = _copy_body(response, out, label, total, progress, digest)
         if expected_size is not None and done != expected_size:
-            raise StageError("download", f"download of {label} is incomplete: {done} of {expected_size} bytes")
+            raise DownloadMismatchError(f"download of {label} is incomplete: {done} of {expected_size} bytes")
+        if digest is not None and expected_md5 and digest.hexdigest() != expected_md5.lower():
+            raise DownloadMismatchError(f"download of {label} does not match the md5 the source listed")
         os.replace(temp, dest)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -200,12 +206,15 @@ def save_stream(
 
 
 def _copy_body(
-    response: httpx.Response, out: BinaryIO, label: str, total: int | None, progress: ProgressCallback | None
+    response: httpx.Response, out: BinaryIO, label: str, total: int | None, progress: ProgressCallback | None,
+    digest: Any = None,
 ) -> int:
     done = 0
     try:
         for chunk in response.iter_bytes(CHUNK_SIZE):
             out.write(chunk)
+            if digest is not None:
+                digest.update(chunk)
             done += len(chunk)
             if progress is not None:
                 progress(done, total)

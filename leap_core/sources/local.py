@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from leap_core.errors import StageError
+from leap_core.errors import DownloadMismatchError, StageError
 from leap_core.paths import is_within
 from leap_core.sources.base import ProgressCallback, SourceFile
 
@@ -29,7 +29,8 @@ class LocalFolderSource:
     """Lists media files below a folder; file identity is the path relative to it.
 
     A file still being copied in looks complete to the filesystem, so the sync takes it only once its
-    size has been the same on two scans (`needs_stable_size`).
+    size and mtime have held for LEAP_INTAKE_STABLE_SECONDS (`needs_stable_size`); the mtime travels in
+    `extra["mtime_ns"]`, so the download can tell the file it copies is still the one registered.
     """
 
     needs_stable_size = True
@@ -56,6 +57,7 @@ class LocalFolderSource:
                     size=stat.st_size,
                     recorded_at=datetime.fromtimestamp(stat.st_mtime, UTC),
                     extension=extension,
+                    extra={"mtime_ns": str(stat.st_mtime_ns)},
                 )
 
     def download(self, file: SourceFile, dest: Path, progress: ProgressCallback | None = None) -> int:
@@ -66,9 +68,29 @@ class LocalFolderSource:
             raise StageError("download", f"source file {file.file_id!r} is no longer in {self.path}")
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.part")
-        shutil.copyfile(src, tmp)
-        size = tmp.stat().st_size
-        tmp.replace(dest)
+        try:
+            before = src.stat()
+            shutil.copyfile(src, tmp)
+            size = tmp.stat().st_size
+            problem = _mismatch(file, before, src.stat(), size)
+            if problem:
+                raise DownloadMismatchError(f"download of {file.file_id!r} is not the registered file: {problem}")
+            tmp.replace(dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a short, changed or disk-full copy leaves nothing behind
+            raise
         if progress is not None:
             progress(size, size)
         return size
+
+
+def _mismatch(file: SourceFile, before: os.stat_result, after: os.stat_result, copied: int) -> str | None:
+    """Why the copy is not the file the sync registered, or None when it is."""
+    if file.size is not None and copied != file.size:
+        return f"{copied:,} of {file.size:,} bytes (the source file changed after it was registered)"
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        return "the source file changed while it was being copied"
+    registered = file.extra.get("mtime_ns")
+    if registered and registered != str(before.st_mtime_ns):
+        return "the source file was modified after it was registered (it comes in as a new recording)"
+    return None

@@ -3,6 +3,12 @@
 A sync costs the same handful of statements whether the source already has ten recordings or ten
 thousand: it asks the database only about the file ids the listing returned (one IN query) plus the
 source's PENDING_SOURCE rows; registering is the only per-file work, and it is done for new files only.
+
+Intake (ADR 0025): a file from a source without its own completeness signal (a local folder) waits as
+PENDING_SOURCE until its fingerprint (size and mtime) has held for LEAP_INTAKE_STABLE_SECONDS, measured
+from the sync that first saw it; a file already taken whose fingerprint changes (same file id, new
+content) becomes a new recording — the next `source_revision` — with a `recording.source_changed` audit
+record on the one it replaces.
 """
 
 from __future__ import annotations
@@ -13,9 +19,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, Table, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -29,7 +35,14 @@ from leap_core.db.types import utcnow
 from leap_core.errors import LeapError, QuotaExceededError, ValidationError
 from leap_core.notifications.events import notify, source_credential_failed
 from leap_core.secrets import SecretBox
-from leap_core.sources.base import DEFAULT_PREFERRED_TYPES, SourceAuthError, SourceClient, SourceError, SourceFile
+from leap_core.sources.base import (
+    DEFAULT_PREFERRED_TYPES,
+    SourceAuthError,
+    SourceClient,
+    SourceError,
+    SourceFile,
+    fingerprint,
+)
 from leap_core.sources.local import LocalFolderSource
 from leap_core.states import RecordingStatus
 
@@ -51,6 +64,8 @@ class SyncSummary:
     source_name: str = ""
     listed: int = 0
     registered: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    """Partition keys of the recordings a replaced file became (each also counted in `registered`)."""
     promoted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     over_quota: int = 0
@@ -58,7 +73,8 @@ class SyncSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"source_id": self.source_id, "source": self.source_name, "listed": self.listed,
-                "registered": len(self.registered), "promoted": len(self.promoted), "skipped": len(self.skipped),
+                "registered": len(self.registered), "changed": len(self.changed),
+                "promoted": len(self.promoted), "skipped": len(self.skipped),
                 "over_quota": self.over_quota, "error": self.error}
 
 
@@ -146,19 +162,30 @@ def _pending_update(
     template: Template | None,
     settings: Settings,
     stable_required: bool,
+    now: datetime,
 ) -> str | None:
-    """Decide a PENDING_SOURCE recording's fate; returns 'promoted', 'skipped' or None (still waiting)."""
+    """Decide a PENDING_SOURCE recording's fate; returns 'promoted', 'skipped' or None (still waiting).
+
+    A changed fingerprint restarts the stability clock; the file is taken once the source calls it
+    complete and (where stability is required) it has been seen unchanged on a later sync at least the
+    window after the sync that first saw it so (window 0: the next sync, the old "two scans").
+    """
     if file is None:
         reason = "source_deleted"
-    elif utcnow() - recording.created_at > timedelta(hours=settings.pending_source_timeout_hours):
+    elif now - recording.created_at > timedelta(hours=settings.pending_source_timeout_hours):
         reason = "source_timeout"
     else:
-        stable = not stable_required or file.size == recording.source_size
-        if file.complete and stable:
+        current = fingerprint(file)
+        if current != recording.source_fingerprint or recording.source_stable_since is None:
+            recording.source_fingerprint, recording.source_stable_since = current, now
+            recording.source_size, recording.source_extra = file.size, dict(file.extra)
+            accounting.settle_storage(session, recording, file.size or 0)  # the reservation follows the file
+            if stable_required:
+                return None  # it just changed: held still for no time at all, whatever the window
+        held = now - recording.source_stable_since
+        if file.complete and (not stable_required or held >= timedelta(seconds=settings.intake_stable_seconds)):
             recordings.promote_pending(session, actor, recording, template)
             return "promoted"
-        recording.source_size = file.size
-        accounting.settle_storage(session, recording, file.size or 0)  # the reservation follows the file
         return None
     recordings.transition(session, recording, RecordingStatus.SKIPPED)
     recording.skip_reason = reason
@@ -168,18 +195,59 @@ def _pending_update(
     return "skipped"
 
 
-def _known_file_ids(session: Session, source_id: str, listed: Collection[str]) -> set[str]:
-    """Which listed files already have a recording: one query, sized by the listing, not by the history.
+@dataclass(frozen=True)
+class Taken:
+    """The newest recording of one source file id: what a listing is compared with."""
+
+    recording_id: str
+    revision: int
+    fingerprint: str | None
+    size: int | None
+    status: RecordingStatus
+
+
+def _known_file_ids(session: Session, source_id: str, listed: Collection[str]) -> dict[str, Taken]:
+    """Which listed files already have a recording, and their newest revision: one query, sized by the
+    listing, not by the history.
 
     PostgreSQL gets the ids as one array parameter (`= ANY`): binding ten thousand separate IN
     parameters costs five times as long there.
     """
-    stmt = select(Recording.source_file_id).where(Recording.source_id == source_id)
+    stmt = select(Recording.source_file_id, Recording.id, Recording.source_revision, Recording.source_fingerprint,
+                  Recording.source_size, Recording.status).where(Recording.source_id == source_id)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.where(Recording.source_file_id == any_(bindparam("listed", list(listed), type_=ARRAY(String))))
     elif len(listed) <= MAX_IN_LIST:
         stmt = stmt.where(Recording.source_file_id.in_(list(listed)))
-    return set(session.scalars(stmt))
+    newest: dict[str, Taken] = {}
+    for file_id, recording_id, revision, print_, size, status in session.execute(stmt):
+        if file_id not in newest or revision > newest[file_id].revision:
+            newest[file_id] = Taken(recording_id, revision, print_, size, status)
+    return newest
+
+
+def _replaced(session: Session, files: Mapping[str, SourceFile], known: Mapping[str, Taken]) -> list[SourceFile]:
+    """Listed files whose content is no longer what their newest recording took.
+
+    A recording from before fingerprints were kept (None) is compared by size, and adopts the listing's
+    fingerprint when that matches, so it is judged by size and mtime from then on.
+    """
+    replaced, adopted = [], []
+    for file_id, taken in known.items():
+        file = files.get(file_id)
+        if file is None or taken.status is RecordingStatus.PENDING_SOURCE:
+            continue  # pending rows follow their file in `_pending_update`
+        current = fingerprint(file)
+        if taken.fingerprint is None and (file.size is None or taken.size is None or file.size == taken.size):
+            adopted.append({"b_id": taken.recording_id, "b_fingerprint": current})
+        elif current != taken.fingerprint:
+            replaced.append(file)
+    if adopted:  # one executemany, not a statement per recording; the version is left alone (no run conflicts)
+        table = cast(Table, Recording.__table__)
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("b_id"), table.c.source_fingerprint.is_(None))
+            .values(source_fingerprint=bindparam("b_fingerprint")), adopted)
+    return replaced
 
 
 def record_failure(session: Session, actor: Actor, source: Source, message: str, auth: bool = False) -> None:
@@ -199,12 +267,15 @@ def sync_source(
     source: Source,
     settings: Settings,
     credentials: CredentialReader | None = None,
+    now: datetime | None = None,
 ) -> SyncSummary:
-    """List the source once, register what is new and settle what was pending.
+    """List the source once, register what is new or replaced and settle what was pending.
 
     A bad credential or an unreachable platform is recorded on the source and in the audit log and
-    returned in the summary; it never raises, so a caller syncing several sources carries on.
+    returned in the summary; it never raises, so a caller syncing several sources carries on. `now` is
+    the clock the stability window is measured on (a parameter so tests need not wait it out).
     """
+    now = now or utcnow()
     summary = SyncSummary(source.id, source.name)
     try:
         client = open_client(session, source, settings, credentials)
@@ -223,23 +294,29 @@ def sync_source(
     for recording in pending:
         template = by_id.get(recording.template_id) if recording.template_id else None
         outcome = _pending_update(session, actor, recording, files.get(recording.source_file_id), template,
-                                  settings, stable_required)
+                                  settings, stable_required, now)
         if outcome == "promoted":
             summary.promoted.append(recording.partition_key)
         elif outcome == "skipped":
             summary.skipped.append(recording.partition_key)
     _register_new(session, actor, source, [f for file_id, f in files.items() if file_id not in known],
-                  user_templates, stable_required, summary)
-    source.last_synced_at = utcnow()
+                  user_templates, stable_required, summary, now)
+    _register_new(session, actor, source, _replaced(session, files, known), user_templates, stable_required,
+                  summary, now, known)
+    source.last_synced_at = now
     source.last_error = None
     return summary
 
 
 def _register_new(
     session: Session, actor: Actor, source: Source, new_files: Sequence[SourceFile], user_templates: list[Template],
-    stable_required: bool, summary: SyncSummary,
+    stable_required: bool, summary: SyncSummary, now: datetime, replacing: Mapping[str, Taken] | None = None,
 ) -> None:
-    """Each new file becomes a recording under the template it matches, until the user's quota refuses."""
+    """Each new file becomes a recording under the template it matches, until the user's quota refuses.
+
+    With `replacing`, the files are new content under a file id already taken: each becomes the next
+    revision, and the recording it replaces gets a `recording.source_changed` audit record naming both.
+    """
     if not new_files:
         return
     user = session.get(User, source.user_id)
@@ -247,12 +324,21 @@ def _register_new(
     for position, file in enumerate(new_files):
         incoming = replace(file, complete=False) if stable_required else file
         template = templates.choose(user_templates, templates.Candidate.of_file(source, file))
+        previous = replacing.get(file.file_id) if replacing else None
         try:
-            recording = recordings.register(session, actor, user, source, template, incoming)
+            recording = recordings.register(session, actor, user, source, template, incoming, observed_at=now,
+                                            revision=previous.revision + 1 if previous else 1)
         except QuotaExceededError:  # refused (and audited) before anything was written; the rest would be too
-            summary.over_quota = len(new_files) - position
+            summary.over_quota += len(new_files) - position
             return
         summary.registered.append(recording.partition_key)
+        if previous is not None:
+            summary.changed.append(recording.partition_key)
+            audit.record(session, actor, "recording.source_changed", "recording", previous.recording_id,
+                         user_id=source.user_id,
+                         details={"file": file.name, "before": previous.fingerprint, "after": fingerprint(file),
+                                  "revision": previous.revision + 1, "new_recording": recording.id,
+                                  "new_partition_key": recording.partition_key})
 
 
 def register_pushed(session: Session, actor: Actor, source: Source, files: Sequence[SourceFile]) -> SyncSummary:
@@ -263,7 +349,7 @@ def register_pushed(session: Session, actor: Actor, source: Source, files: Seque
     known = _known_file_ids(session, source.id, [f.file_id for f in files])
     user_templates = list(session.scalars(select(Template).where(Template.user_id == source.user_id)))
     _register_new(session, actor, source, [f for f in files if f.file_id not in known], user_templates, False,
-                  summary)
+                  summary, utcnow())
     return summary
 
 

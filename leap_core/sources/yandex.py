@@ -75,7 +75,8 @@ class YandexDiskSource:
                 href = self._download_href(client, path)
                 response = send(client, client.build_request("GET", href), SERVICE, self._retry)
                 raise_for_status(response, SERVICE)
-                return save_stream(response, dest, f"Yandex Disk file {file.name!r}", file.size, progress)
+                return save_stream(response, dest, f"Yandex Disk file {file.name!r}", file.size, progress,
+                                   expected_md5=file.extra.get("md5") or None)
         except SourceError as exc:
             raise as_download_error(exc) from None
 

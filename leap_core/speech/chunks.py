@@ -80,8 +80,12 @@ def fingerprint(audio: Path, settings: str) -> str:
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk leaves no half-written temporary file
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class ChunkStore:

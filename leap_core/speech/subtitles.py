@@ -137,8 +137,12 @@ def build_cues(transcript: Transcript) -> list[Cue]:
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk leaves no half-written temporary file
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _srt_items(cues: Iterable[Cue]) -> list[srt.Subtitle]:

@@ -59,7 +59,7 @@ def test_a_dropped_lecture_is_exported_transcribed_and_subtitled(demo: UserAPI, 
     assert usage["transcription_seconds"] == pytest.approx(trim_metadata["output_duration"].value, abs=0.01)
 
 
-def test_a_corrupt_file_fails_at_its_stage_without_touching_others_and_retry_finishes_it(
+def test_a_corrupt_file_fails_at_its_stage_without_touching_others_and_its_replacement_comes_in_anew(
     demo: UserAPI, instance: DagsterInstance
 ) -> None:
     inbox = inbox_of(demo)
@@ -75,10 +75,12 @@ def test_a_corrupt_file_fails_at_its_stage_without_touching_others_and_retry_fin
     assert "not" in broken["error"] and "Traceback" not in broken["error"]
     assert {e["action"] for e in demo.activity(action="recording.fail")} == {"recording.fail"}
 
-    shutil.copy(make_lecture().path, inbox / "broken.mp4")
-    demo.retry([broken["id"]])
+    shutil.copy(make_lecture().path, inbox / "broken.mp4")  # the right file, under the same name (ADR 0025)
     settle(instance)
 
-    fixed = demo.recording(broken["id"])
-    assert (fixed["status"], fixed["retry_count"]) == ("UPLOADED", 1)
+    (fixed,) = [r for r in demo.recordings() if r["title"] == "broken" and r["id"] != broken["id"]]
+    assert demo.recording(fixed["id"])["status"] == "UPLOADED"
+    assert demo.recording(broken["id"])["status"] == "FAILED"  # kept as it was, with its history
+    (changed,) = demo.activity(action="recording.source_changed")
+    assert (changed["resource_id"], changed["details"]["new_recording"]) == (broken["id"], fixed["id"])
     assert demo.recording(good["id"])["status"] == "UPLOADED"

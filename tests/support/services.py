@@ -43,6 +43,7 @@ def service_environment(dagster_home: Path, leap: Mapping[str, str]) -> dict[str
         "LEAP_CODE_SERVER_HOST": "127.0.0.1", "LEAP_CODE_SERVER_BIND": "127.0.0.1",
         "LEAP_CODE_SERVER_PORT": str(free_port()), "LEAP_WORKSPACE": str(ROOT / "deploy" / "workspace.yaml"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "LEAP_INTAKE_STABLE_SECONDS": "0",  # inbox files are complete when dropped; the window has its own tests
         **leap,
     })
     return env

@@ -34,7 +34,7 @@ def _enum(enum: type[RecordingStatus] | type[TargetStatus]) -> Enum:
 class Recording(Base):
     __tablename__ = "recordings"
     __table_args__ = (
-        UniqueConstraint("source_id", "source_file_id"),
+        UniqueConstraint("source_id", "source_file_id", "source_revision"),
         Index("ix_recordings_user_id_status", "user_id", "status"),
         Index("ix_recordings_user_id_created_at", "user_id", "created_at"),
         Index("ix_recordings_status_updated_at", "status", "updated_at"),
@@ -51,6 +51,13 @@ class Recording(Base):
     source_size: Mapped[int | None] = mapped_column(BigInteger)
     source_extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     """What the source needs to fetch the file later (Zoom meeting UUID and URL, Yandex path); no secrets."""
+    source_revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """1 for the file as first taken; each replacement of it at the source (same file id, new content) is a
+    new recording with the next revision, so the older one's history and outputs stay as they were."""
+    source_fingerprint: Mapped[str | None] = mapped_column(String(200))
+    """What the content looked like when listed (`sources.base.fingerprint`: checksum, else size and mtime)."""
+    source_stable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the sync first saw the current fingerprint: intake waits LEAP_INTAKE_STABLE_SECONDS from here."""
     extension: Mapped[str] = mapped_column(String(16), default="mp4")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[RecordingStatus] = mapped_column(_enum(RecordingStatus))

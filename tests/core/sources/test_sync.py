@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,6 +85,26 @@ def test_a_yandex_disk_folder_syncs_its_media_files_once(
     assert alice.sources_api.sync("yadisk")[0]["registered"] == 1
     assert alice.sources_api.sync("yadisk")[0]["registered"] == 0
     assert list(statuses(alice)) == ["week1.mp4"]
+
+
+def test_a_yandex_disk_file_overwritten_under_its_id_comes_in_again_by_its_md5(
+    connected: Leap, alice: UserAPI, server: FakeHTTPServer
+) -> None:
+    disk = FakeYandexDisk(server)
+    item = disk.add_file("Lectures/week1.mp4", b"v" * 1000)
+    store_credential(alice, "yandex", "disk", {"token": disk.token})
+    alice.sources_api.add_yandex("yadisk", "disk", "disk:/Lectures")
+    alice.sources_api.sync("yadisk")
+
+    disk.contents["disk:/Lectures/week1.mp4"] = b"w" * 1000  # same size, same resource id, new md5
+    item["md5"] = "0" * 32
+    (summary,) = alice.sources_api.sync("yadisk")
+
+    assert (summary["registered"], summary["changed"]) == (1, 1)
+    (event,) = alice.activity(action="recording.source_changed")
+    assert (event["details"]["before"], event["details"]["after"]) == (
+        f"md5:{hashlib.md5(b'v' * 1000).hexdigest()}", "md5:" + "0" * 32)
+    assert alice.sources_api.sync("yadisk")[0]["registered"] == 0
 
 
 def test_a_source_with_a_bad_credential_is_recorded_and_audited_and_others_still_sync(

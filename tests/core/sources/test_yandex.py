@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from leap_core.errors import StageError
+from leap_core.errors import DownloadMismatchError, StageError
 from leap_core.sources.http import SourceAuthError, SourceError, SourceUnavailableError
 from leap_core.sources.yandex import YandexDiskSource
 from tests.core.sources.support import RecordedWaits, assert_clean_one_liner, assert_not_logged
@@ -202,6 +202,22 @@ def test_a_download_shorter_than_the_listed_size_fails_and_leaves_no_file(
 
     assert raised.value.stage == "download"
     assert "500 of 800 bytes" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_whose_md5_differs_from_the_listing_fails_typed_and_leaves_no_file(
+    disk: FakeYandexDisk, waits: RecordedWaits, tmp_path: Path
+) -> None:
+    disk.add_file("Lectures/week1.mp4", b"x" * 800)
+    source = make_source(disk, waits)
+    [file] = source.list_files()
+    disk.contents["disk:/Lectures/week1.mp4"] = b"y" * 800  # same size, other bytes
+
+    with pytest.raises(DownloadMismatchError, match="does not match the md5 the source listed") as raised:
+        source.download(file, tmp_path / "source.mp4")
+
+    assert raised.value.stage == "download"
+    assert_clean_one_liner(str(raised.value), disk.token, "signed-link-secret")
     assert list(tmp_path.iterdir()) == []
 
 
