@@ -22,7 +22,6 @@ from dagster import (
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
-    schedule,
 )
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
@@ -97,13 +96,17 @@ def load_automation_schedules(settings: Settings | None = None) -> list[Schedule
 
 
 def automation_schedule(spec: automation.ScheduleSpec) -> ScheduleDefinition:
-    @schedule(name=spec.name, cron_schedule=spec.cron, execution_timezone=spec.timezone, job=automation_run,
-              description=spec.description, tags=spec.tags, default_status=DefaultScheduleStatus.RUNNING,
-              metadata={"leap/user": spec.user_slug, "leap/job": spec.job_name})
-    def _tick(context: ScheduleEvaluationContext, leap: LeapResource) -> RunRequest | SkipReason:
-        return evaluate_tick(context, leap, spec)
+    """`ScheduleDefinition` with a plain `execution_fn` rather than `@schedule`: the decorator reads each
+    function's type hints for resources, which made 1,000 schedules take 3 s to build instead of ~1 s."""
 
-    return _tick
+    def tick(context: ScheduleEvaluationContext):  # type: ignore[no-untyped-def]  # no hints to resolve
+        return evaluate_tick(context, context.resources.leap, spec)
+
+    return ScheduleDefinition(
+        name=spec.name, cron_schedule=spec.cron, execution_timezone=spec.timezone, job=automation_run,
+        execution_fn=tick, required_resource_keys={"leap"}, description=spec.description, tags=spec.tags,
+        default_status=DefaultScheduleStatus.RUNNING, metadata={"leap/user": spec.user_slug, "leap/job": spec.job_name},
+    )
 
 
 def evaluate_tick(context: ScheduleEvaluationContext, leap: LeapResource,
