@@ -85,11 +85,14 @@ def main() -> None:
                 page.goto(f"{url}/automation", wait_until="domcontentloaded")
                 page.get_by_text("user0000__job_00").first.wait_for(timeout=180_000)
                 shown_s = time.monotonic() - began
-                page.wait_for_timeout(1500)
+                skip = page.get_by_role("button", name="Skip")  # the first-visit "join the community" dialog
+                if skip.count():
+                    skip.first.click()
+                page.wait_for_timeout(8000)  # each row's status and next tick load after the list
                 page.screenshot(path=str(args.out / "automation-all.png"))
-                search = page.get_by_placeholder("Search", exact=False).first
+                search = page.get_by_placeholder("Search and filter automations").first
                 search.fill(args.owner)
-                page.wait_for_timeout(2000)
+                page.wait_for_timeout(4000)
                 rows = page.get_by_text(f"{args.owner}__").count()
                 page.screenshot(path=str(args.out / "automation-owner.png"))
                 browser.close()

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from leap_core.api import UserAPI
 from leap_core.api.automation import AutomationAPI
+from leap_core.automation import bump_revision
 from leap_core.config import Settings
-from leap_core.db.models import AutomationRun, RunRequest
+from leap_core.db.models import AutomationJob, AutomationRun, RunRequest, Template
+from leap_core.db.types import new_ulid
 from leap_dagster import schedules as automation_schedules
 from leap_dagster.definitions import build_definitions, defs
 from leap_dagster.sensors import automation_reload
@@ -24,6 +26,12 @@ from tests.fixtures.media import make_lecture
 from tests.support.dagster import RESOURCES, automation_schedule, tick_automation, tick_launcher, tick_sync
 
 EVERY_FIVE_MINUTES = {"type": "cron", "expression": "*/5 * * * *", "timezone": "Europe/Berlin"}
+SCHEDULES = [
+    {"type": "daily", "time": "06:00", "timezone": "Europe/Berlin"},
+    {"type": "weekdays", "days": [1, 3, 5], "time": "18:30", "timezone": "America/New_York"},
+    {"type": "hours", "hours": 6, "timezone": "Asia/Tokyo"},
+    {"type": "cron", "expression": "15 9 * * 1-5", "timezone": "Asia/Kolkata"},
+]
 
 
 def jobs_as_of(demo: UserAPI, moment: datetime) -> AutomationAPI:
@@ -143,3 +151,18 @@ def test_recordings_wait_for_their_job_and_its_run_processes_them_end_to_end(
     assert run.success
     assert run.dagster_run.tags["leap/reason"] == "automation"
     assert demo.recording(recording["id"])["status"] == "UPLOADED"
+
+
+def test_a_thousand_jobs_load_as_a_thousand_schedules(demo: UserAPI) -> None:
+    with demo.leap.db.session() as session:
+        template = session.scalars(select(Template).where(Template.user_id == demo.user_id)).one()
+        session.execute(insert(AutomationJob), [
+            {"id": new_ulid(), "user_id": demo.user_id, "template_id": template.id, "name": f"job {i:04d}",
+             "schedule": SCHEDULES[i % len(SCHEDULES)], "enabled": i % 10 != 9}  # every tenth one disabled
+            for i in range(1000)])
+        bump_revision(session)
+    repository = build_definitions().get_repository_def()
+    ours = [s for s in repository.schedule_defs if "leap/automation_job" in s.tags]
+    assert len(ours) == 900 and len({s.name for s in ours}) == 900
+    assert automation_schedules.LOADED.skipped == []
+    assert {s.cron_schedule for s in ours} == {"0 6 * * *", "30 18 * * 1,3,5", "0 0-23/6 * * *", "15 9 * * 1-5"}
