@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
+from dagster._core.scheduler.instigation import InstigatorStatus
+from dagster._core.test_utils import create_test_daemon_workspace_context
+from dagster._core.workspace.load_target import ModuleTarget
 from sqlalchemy import insert, select
 
 from leap_core.api import UserAPI
@@ -166,3 +169,21 @@ def test_a_thousand_jobs_load_as_a_thousand_schedules(demo: UserAPI) -> None:
     assert len(ours) == 900 and len({s.name for s in ours}) == 900
     assert automation_schedules.LOADED.skipped == []
     assert {s.cron_schedule for s in ours} == {"0 6 * * *", "30 18 * * 1,3,5", "0 0-23/6 * * *", "15 9 * * 1-5"}
+
+
+def test_a_schedule_stopped_in_the_ui_while_leap_has_it_enabled_is_started_again(
+    demo: UserAPI, instance: DagsterInstance
+) -> None:
+    jobs_as_of(demo, datetime.now(UTC)).create("mornings", "inbox", EVERY_FIVE_MINUTES)
+    build_definitions()
+    target = ModuleTarget(module_name="leap_dagster.definitions", attribute=None, working_directory=None,
+                          location_name="leap")
+    with create_test_daemon_workspace_context(target, instance) as workspace:  # a real code server, as the UI's
+        location = workspace.create_request_context().get_code_location("leap")
+        remote = next(iter(location.get_repositories().values())).get_schedule("demo__mornings")
+        instance.stop_schedule(remote.get_remote_origin_id(), remote.selector_id, remote)  # the UI's toggle
+    sensor = defs.resolve_sensor_def("automation_reload_sensor")
+    message = sensor(build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES)).skip_message  # type: ignore[union-attr]
+    assert "started again (stopped in the UI, enabled in LEAP): demo__mornings" in message
+    state = instance.get_instigator_state(remote.get_remote_origin_id(), remote.selector_id)
+    assert state is not None and state.status == InstigatorStatus.DECLARED_IN_CODE
