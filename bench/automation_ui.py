@@ -88,11 +88,14 @@ def main() -> None:
                 skip = page.get_by_role("button", name="Skip")  # the first-visit "join the community" dialog
                 if skip.count():
                     skip.first.click()
-                page.wait_for_timeout(8000)  # each row's status and next tick load after the list
+                page.wait_for_timeout(20000)  # each row's status and next tick load after the list
                 page.screenshot(path=str(args.out / "automation-all.png"))
-                search = page.get_by_placeholder("Search and filter automations").first
-                search.fill(args.owner)
-                page.wait_for_timeout(4000)
+                page.get_by_text("Search and filter automations").first.click()
+                page.keyboard.type(args.owner)
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(args.out / "automation-typing.png"))
+                page.keyboard.press("Enter")
+                page.wait_for_timeout(5000)
                 rows = page.get_by_text(f"{args.owner}__").count()
                 page.screenshot(path=str(args.out / "automation-owner.png"))
                 browser.close()

@@ -11,6 +11,7 @@ In Dagster each enabled job is one schedule (`schedule_specs`, ADR 0030); every 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -358,11 +359,17 @@ def schedule_specs(session: Session) -> tuple[list[ScheduleSpec], list[str]]:
     specs: list[ScheduleSpec] = []
     skipped: list[str] = []
     taken: set[str] = set()
+    parsed_by_config: dict[str, Schedule | ValidationError] = {}  # jobs share schedules; croniter is slow
     for job, user_slug, template_name in rows:
-        try:
-            parsed = Schedule.parse(job.schedule)
-        except ValidationError as exc:
-            skipped.append(f"{user_slug}/{job.name}: {exc}")
+        key = json.dumps(job.schedule, sort_keys=True, default=str)
+        if key not in parsed_by_config:
+            try:
+                parsed_by_config[key] = Schedule.parse(job.schedule)
+            except ValidationError as exc:
+                parsed_by_config[key] = exc
+        parsed = parsed_by_config[key]
+        if isinstance(parsed, ValidationError):
+            skipped.append(f"{user_slug}/{job.name}: {parsed}")
             continue
         name = schedule_name(user_slug, job.name)
         if name in taken:  # two names that slug alike ("Mornings", "mornings!")
