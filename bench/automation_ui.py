@@ -90,7 +90,8 @@ def main() -> None:
                     skip.first.click()
                 page.wait_for_timeout(20000)  # each row's status and next tick load after the list
                 page.screenshot(path=str(args.out / "automation-all.png"))
-                page.get_by_text("Search and filter automations").first.click()
+                box = page.get_by_text("Search and filter automations").first.bounding_box()  # a styled div
+                page.mouse.click((box or {"x": 700})["x"] + 40, (box or {"y": 70})["y"] + 8)
                 page.keyboard.type(args.owner)
                 page.wait_for_timeout(1000)
                 page.screenshot(path=str(args.out / "automation-typing.png"))
