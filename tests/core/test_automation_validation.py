@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from leap_core.api import UserAPI
 from leap_core.api.automation import AutomationAPI
 from leap_core.automation import Schedule
 from leap_core.errors import ValidationError
+from tests.support.cli import leap as run_leap
 
 
 @pytest.mark.parametrize(("config", "message"), [
@@ -74,3 +76,15 @@ def test_a_refused_schedule_is_audited_with_its_reason_and_saves_nothing(alice: 
         api.update("mornings", schedule={"type": "daily", "time": "06:00+05:00"})
     assert api.show("mornings")["schedule"]["time"] == "06:00"
     assert alice.activity()[0]["action"] == "automation.update" and alice.activity()[0]["result"] == "failure"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_cli_takes_weekday_names_and_writes_the_specifications_hours_key() -> None:
+    run_leap("init")
+    code, out, _ = run_leap("automation", "add", "lab", "--template", "inbox", "--weekdays", "mon,wed,1",
+                            "--at", "18:30", "--json")
+    assert code == 0 and json.loads(out)["schedule"]["days"] == [1, 3]
+    code, out, _ = run_leap("automation", "add", "often", "--template", "inbox", "--hours", "6", "--json")
+    assert code == 0 and json.loads(out)["schedule"] == {"type": "hours", "timezone": "UTC", "hours": 6}
+    code, _, err = run_leap("automation", "add", "bad", "--template", "inbox", "--cron", "0 0 30 2 *")
+    assert (code, err.strip()) == (1, "error: the cron expression '0 0 30 2 *' never fires (no such date)")
