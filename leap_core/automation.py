@@ -577,6 +577,37 @@ def _finish(session: Session, actor: Actor, job: AutomationJob, run: AutomationR
         log.warning("automation job %s (%s) %s: %s", job.name, job.id, summary.status, summary.reason)
 
 
+def started_runs(session: Session) -> dict[str, int]:
+    """Rows still "started" that a Dagster run owns: {dagster run id: row id}, for the reconciler."""
+    rows = session.execute(select(AutomationRun.dagster_run_id, AutomationRun.id).where(
+        AutomationRun.status == "started", AutomationRun.dagster_run_id.is_not(None)))
+    return {run_id: row_id for run_id, row_id in rows if run_id}
+
+
+def abandon_runs(session: Session, actor: Actor, ended: Mapping[str, str]) -> list[int]:
+    """Mark failed the "started" rows whose Dagster run ended (`ended`: run id → its final status).
+
+    The run's process died before `_finish` (killed, out of memory, cancelled): without this the row
+    would say "started" forever and its owner would never hear of the failure.
+    """
+    marked: list[int] = []
+    rows = session.scalars(select(AutomationRun).where(
+        AutomationRun.status == "started", AutomationRun.dagster_run_id.in_(list(ended))).with_for_update())
+    for run in rows:
+        job = session.get(AutomationJob, run.job_id)
+        if job is None:
+            continue
+        reason = f"its Dagster run {run.dagster_run_id} ended ({ended[run.dagster_run_id or '']}) before it finished"
+        summary = RunSummary(job.id, job.name, run.trigger, status="failed", reason=reason, run_id=run.id)
+        run.status, run.summary, run.finished_at = "failed", summary.as_dict(), utcnow()
+        notify(session, job.user_id, automation_finished(job.id, job.name, run.id, True,
+                                                         {k: summary.as_dict()[k] for k in COUNTS}))
+        audit.record(session, actor, "automation.run", "automation_job", job.id, user_id=job.user_id,
+                     details=summary.as_dict(), result="failure")
+        marked.append(run.id)
+    return marked
+
+
 def history(session: Session, job_id: str, limit: int) -> list[dict[str, Any]]:
     rows = session.scalars(select(AutomationRun).where(AutomationRun.job_id == job_id)
                            .order_by(AutomationRun.id.desc()).limit(limit))

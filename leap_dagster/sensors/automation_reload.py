@@ -9,7 +9,8 @@ standalone `dagster-daemon run` without a webserver needs no request: it restart
 every 60 s.
 
 It also keeps LEAP's `enabled` the one truth: a LEAP-enabled job's schedule stopped in the Dagster UI is
-switched back to its default (running), with a log line that says how to stop it for real.
+switched back to its default (running), with a log line that says how to stop it for real. And it closes
+the history rows of `automation_run` runs that ended without finishing them (a killed process).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
+from dagster import DagsterRunStatus, DefaultSensorStatus, RunsFilter, SensorEvaluationContext, SkipReason, sensor
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
 from leap_core import automation
@@ -79,6 +80,24 @@ def _request_reload(webserver_url: str, location: str) -> None:
     last_reload.start()
 
 
+ENDED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+
+
+def close_abandoned(context: SensorEvaluationContext, leap: LeapResource) -> list[int]:
+    """History rows still "started" whose `automation_run` run has ended: recorded as failed, owner told."""
+    core = leap.get()
+    with core.db.session() as session:
+        started = automation.started_runs(session)
+    if not started:
+        return []
+    ended = context.instance.get_runs(RunsFilter(run_ids=list(started), statuses=ENDED))
+    if not ended:
+        return []
+    with core.db.session() as session:
+        return automation.abandon_runs(session, automation.SCHEDULE_ACTOR,
+                                       {run.run_id: run.status.value for run in ended})
+
+
 def restart_stopped(context: SensorEvaluationContext, names: Sequence[str], location: str) -> list[str]:
     """LEAP-enabled schedules an operator stopped in the UI, set back to their default status (running)."""
     wanted = set(names)
@@ -105,7 +124,9 @@ def automation_reload_sensor(context: SensorEvaluationContext, leap: LeapResourc
     with core.db.session() as session:
         current = automation.current_revision(session)
     restarted = restart_stopped(context, [spec.name for spec in LOADED.specs], location)
+    closed = close_abandoned(context, leap)
     note = f"; started again (stopped in the UI, enabled in LEAP): {', '.join(restarted)}" if restarted else ""
+    note += f"; {len(closed)} automation run(s) whose Dagster run ended unfinished recorded as failed" if closed else ""
     if LOADED.revision == current:
         return SkipReason(f"{len(LOADED.specs)} automation schedule(s) loaded at revision {current}: up to date{note}")
     asked = json.loads(context.cursor) if context.cursor else {}

@@ -187,3 +187,23 @@ def test_a_schedule_stopped_in_the_ui_while_leap_has_it_enabled_is_started_again
     assert "started again (stopped in the UI, enabled in LEAP): demo__mornings" in message
     state = instance.get_instigator_state(remote.get_remote_origin_id(), remote.selector_id)
     assert state is not None and state.status == InstigatorStatus.DECLARED_IN_CODE
+
+
+def test_a_history_row_left_started_by_a_dead_run_is_closed_as_failed_and_the_owner_told(
+    demo: UserAPI, instance: DagsterInstance
+) -> None:
+    job = jobs_as_of(demo, datetime.now(UTC)).create("mornings", "inbox", EVERY_FIVE_MINUTES)
+    dead = defs.resolve_job_def("automation_run").execute_in_process(  # a run that ends without finishing a row
+        run_config={"ops": {"run_automation_job": {"config": {"job_id": "no-such-job"}}}}, instance=instance,
+        raise_on_error=False)
+    assert not dead.success
+    with demo.leap.db.session() as session:
+        session.add(AutomationRun(job_id=job["id"], trigger="schedule", status="started", summary={},
+                                  started_at=datetime.now(UTC), dagster_run_id=dead.run_id))
+    build_definitions()
+    sensor = defs.resolve_sensor_def("automation_reload_sensor")
+    message = sensor(build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES)).skip_message  # type: ignore[union-attr]
+    assert "1 automation run(s) whose Dagster run ended unfinished recorded as failed" in message
+    (row,) = AutomationAPI(demo).history("mornings")
+    assert row["status"] == "failed" and f"Dagster run {dead.run_id} ended (FAILURE)" in row["reason"]
+    assert demo.notifications.list()[0]["type"] == "automation.failed"
