@@ -13,8 +13,8 @@ from leap_core.errors import ValidationError
 app = typer.Typer(help="Scheduled processing of a template's recordings.", no_args_is_help=True)
 COLUMNS = ["id", "name", "template", "schedule", "enabled", "last_run_at", "next_run_at"]
 RUN_COLUMNS = ["job", "status", "found", "matched", "launched", "skipped_by_quota", "reason"]
-HISTORY_COLUMNS = ["id", "trigger", "status", "started_at", "found", "matched", "launched", "skipped_by_quota",
-                   "reason"]
+HISTORY_COLUMNS = ["id", "trigger", "status", "started_at", "finished_at", "found", "matched", "launched",
+                   "skipped_by_quota", "reason"]
 
 Daily = typer.Option(None, "--daily", help="Every day at HH:MM.")
 Hours = typer.Option(None, "--hours", help="Every N hours (1-24), counted from midnight.")
