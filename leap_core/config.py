@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     local_sync_interval_s: float = 10
     launch_confirm_seconds: int = 120
     parked_max_attempts: int = 3
+    dagster_webserver_url: str = "http://127.0.0.1:3000"
+    """Where `automation_reload_sensor` asks for a code location reload when automation jobs change."""
+    dagster_location: str = "leap"
+    """The code location's name in the workspace (used when a sensor's context does not say)."""
 
     @field_validator("summary_timezone")
     @classmethod

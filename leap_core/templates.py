@@ -107,18 +107,38 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+MAX_TIMEZONE_LENGTH = 64
+"""The longest IANA name is 32 characters; anything much longer is not a timezone (and a 300-character
+name made ZoneInfo raise a raw OSError, "File name too long")."""
+
+
 def parse_clock(value: object, what: str) -> time:
-    """`HH:MM` (24-hour) as a time, or a ValidationError that says which field was wrong."""
+    """`HH:MM` (24-hour) as a time, or a ValidationError that says which field was wrong.
+
+    A time with an offset ("06:00+05:00") is refused rather than read: the schedule's or rule's own
+    `timezone` says where the clock is, and keeping only "06:00" would silently drop the offset.
+    """
+    text = str(value)
     try:
-        return time.fromisoformat(str(value)).replace(second=0, microsecond=0)
+        parsed = time.fromisoformat(text) if len(text) <= 16 else None
     except ValueError:
-        raise ValidationError(f"{what} must be a time as HH:MM, got {value!r}") from None
+        parsed = None
+    if parsed is None:
+        raise ValidationError(f"{what} must be a time as HH:MM, got {text[:40]!r}")
+    if parsed.tzinfo is not None:
+        raise ValidationError(f"{what} {text!r} has a UTC offset; give HH:MM and set the timezone instead")
+    return parsed.replace(second=0, microsecond=0)
 
 
 def zone(name: object) -> ZoneInfo:
+    """An IANA timezone, or a ValidationError: never a raw OSError for an over-long or odd name."""
+    if not isinstance(name, str) or not name or len(name) > MAX_TIMEZONE_LENGTH:
+        shown = name[:40] + "…" if isinstance(name, str) and len(name) > 40 else name
+        raise ValidationError(f"timezone must be an IANA name of at most {MAX_TIMEZONE_LENGTH} characters "
+                              f"(such as Europe/Berlin), got {shown!r}")
     try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin)") from None
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from leap_core import automation, usage
+from leap_core import audit, automation, usage
 from leap_core.api.audited import audited_refusals
 from leap_core.api.sources import owned_by_ref
 from leap_core.audit import Actor
@@ -47,7 +47,7 @@ class AutomationAPI:
     def create(self, name: str, template: str, schedule: Mapping[str, Any], enabled: bool = True) -> dict[str, Any]:
         """A job for one template; the template stops processing on arrival, so its recordings wait for the job."""
         try:
-            with self._refusals_recorded(), self.user.leap.db.session() as session:
+            with self._refusals_recorded("automation.create", name), self.user.leap.db.session() as session:
                 row = owned_by_ref(session, Template, self.user.user_id, template, "template")
                 job = automation.create_job(session, self.user.actor, row, name, schedule, enabled, self.clock())
                 return automation.job_view(job, row.name)
@@ -55,20 +55,28 @@ class AutomationAPI:
             raise ValidationError(f"you already have an automation job named {name!r}") from None
 
     @contextmanager
-    def _refusals_recorded(self) -> Iterator[None]:
-        """A quota refusal rolls the caller's work back; its audit record and notice are written after."""
+    def _refusals_recorded(self, action: str, ref: str) -> Iterator[None]:
+        """A refusal rolls the caller's work back; its audit record (and a quota's notice) is written after.
+
+        A bad schedule is audited as a failed `automation.create|update` with its one-line reason.
+        """
         try:
             yield
         except QuotaExceededError as error:
             with self.user.leap.db.session() as session:
                 usage.record_refusal(session, self.user.actor, self.user.user_id, error)
             raise
+        except ValidationError as error:
+            with self.user.leap.db.session() as session:
+                audit.record(session, self.user.actor, action, "automation_job", None, user_id=self.user.user_id,
+                             details={"job": ref[:100], "reason": str(error)}, result="failure")
+            raise
 
     def update(
         self, ref: str, *, schedule: Mapping[str, Any] | None = None, template: str | None = None,
         enabled: bool | None = None,
     ) -> dict[str, Any]:
-        with self._refusals_recorded(), self.user.leap.db.session() as session:
+        with self._refusals_recorded("automation.update", ref), self.user.leap.db.session() as session:
             job = owned_by_ref(session, AutomationJob, self.user.user_id, ref, "automation job")
             new_template = (owned_by_ref(session, Template, self.user.user_id, template, "template")
                             if template else None)

@@ -13,12 +13,12 @@ from leap_core.errors import ValidationError
 app = typer.Typer(help="Scheduled processing of a template's recordings.", no_args_is_help=True)
 COLUMNS = ["id", "name", "template", "schedule", "enabled", "last_run_at", "next_run_at"]
 RUN_COLUMNS = ["job", "status", "found", "matched", "launched", "skipped_by_quota", "reason"]
-HISTORY_COLUMNS = ["id", "trigger", "status", "started_at", "found", "matched", "launched", "skipped_by_quota",
-                   "reason"]
+HISTORY_COLUMNS = ["id", "trigger", "status", "started_at", "finished_at", "found", "matched", "launched",
+                   "skipped_by_quota", "reason"]
 
 Daily = typer.Option(None, "--daily", help="Every day at HH:MM.")
 Hours = typer.Option(None, "--hours", help="Every N hours (1-24), counted from midnight.")
-Weekdays = typer.Option(None, "--weekdays", help="ISO days, e.g. 1,3,5 (1 = Monday), with --at.")
+Weekdays = typer.Option(None, "--weekdays", help="ISO days or names, e.g. 1,3,5 or mon,wed (1 = Monday), with --at.")
 At = typer.Option(None, "--at", help="HH:MM for --weekdays.")
 Cron = typer.Option(None, "--cron", help="A five-field cron expression.")
 Timezone = typer.Option("UTC", "--timezone", help="IANA timezone the schedule is read in.")
@@ -34,12 +34,10 @@ def schedule_from(daily: str | None, hours: int | None, weekdays: str | None, at
     if daily is not None:
         return {"type": "daily", "time": daily, "timezone": timezone}
     if hours is not None:
-        return {"type": "hours", "every": hours, "timezone": timezone}
+        return {"type": "hours", "hours": hours, "timezone": timezone}
     if weekdays is not None:
-        try:
-            days = [int(d) for d in weekdays.split(",") if d.strip()]
-        except ValueError:
-            raise ValidationError(f"--weekdays takes ISO day numbers like 1,3,5, not {weekdays!r}") from None
+        days: list[int | str] = [int(d) if d.strip().isdigit() else d.strip() for d in weekdays.split(",")
+                                 if d.strip()]
         return {"type": "weekdays", "days": days, "time": at, "timezone": timezone}
     return {"type": "cron", "expression": cron, "timezone": timezone}
 
@@ -66,7 +64,7 @@ def update(
     cron: str | None = Cron, timezone: str = Timezone,
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a job's schedule or template (takes effect on the evaluator's next tick)."""
+    """Change a job's schedule or template (its Dagster schedule follows within a minute)."""
     schedule = (schedule_from(daily, hours, weekdays, at, cron, timezone)
                 if any(v is not None for v in (daily, hours, weekdays, cron)) else None)
     emit(context.me().automation.update(job, schedule=schedule, template=template), as_json, COLUMNS)

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from leap_core import automation
 from leap_core.api import UserAPI
 from leap_core.api.automation import AutomationAPI
-from leap_core.automation import Schedule, next_runs, run_due
+from leap_core.automation import Schedule, next_runs
 from leap_core.db.base import Base
 from leap_core.db.models import RunRequest
 from leap_core.errors import QuotaExceededError, ValidationError
@@ -39,7 +40,7 @@ class Clock:
     ({"type": "hours", "every": 0}, "N in 1-24"),
     ({"type": "hours", "every": 25}, "N in 1-24"),
     ({"type": "daily", "time": "6 am"}, "HH:MM"),
-    ({"type": "weekdays", "days": [0, 8], "time": "08:00"}, "ISO days"),
+    ({"type": "weekdays", "days": [0, 8], "time": "08:00"}, "not a weekday"),
     ({"type": "monthly"}, "unknown schedule type"),
 ])
 def test_a_bad_schedule_is_rejected_with_a_clear_reason(config: dict[str, Any], message: str) -> None:
@@ -55,7 +56,7 @@ FIRES: list[tuple[str, dict[str, Any], datetime, datetime]] = [
     ("daily in UTC when no timezone is given", {"type": "daily", "time": "06:00"},
      WINTER, datetime(2024, 1, 16, 6, 0, tzinfo=UTC)),
     ("every 5 hours restarts at local midnight in New York",
-     {"type": "hours", "every": 5, "timezone": "America/New_York"},
+     {"type": "hours", "hours": 5, "timezone": "America/New_York"},
      datetime(2024, 1, 16, 1, 30, tzinfo=UTC), datetime(2024, 1, 16, 5, 0, tzinfo=UTC)),
     ("weekdays Monday and Friday 08:00 in Tokyo (Monday 08:00 JST is Sunday 23:00 UTC)",
      {"type": "weekdays", "days": [1, 5], "time": "08:00", "timezone": "Asia/Tokyo"},
@@ -88,7 +89,8 @@ def test_after_the_fall_back_the_daily_job_continues_at_the_same_local_time() ->
 
 @pytest.mark.parametrize(("config", "hours"), [
     ({"type": "daily", "time": "06:00"}, 24),
-    ({"type": "hours", "every": 6}, 6),
+    ({"type": "hours", "hours": 6}, 6),
+    ({"type": "hours", "every": 6}, 6),  # the key LEAP stored before the specification's `hours`
     ({"type": "weekdays", "days": [1, 4], "time": "06:00"}, 72),
     ({"type": "cron", "expression": "*/15 * * * *"}, 0.25),
     ({"type": "daily", "time": "06:00", "timezone": "Europe/Berlin"}, 24),
@@ -135,7 +137,7 @@ def test_a_schedule_more_frequent_than_the_minimum_interval_is_rejected_on_save(
 ) -> None:
     monkeypatch.setenv("LEAP_DEFAULT_MIN_AUTOMATION_INTERVAL_HOURS", "12")
     with pytest.raises(QuotaExceededError, match="every 6 h; your plan allows at most one run every 12 h"):
-        jobs(alice).create("often", "lectures", {"type": "hours", "every": 6})
+        jobs(alice).create("often", "lectures", {"type": "hours", "hours": 6})
     job = jobs(alice).create("daily", "lectures", DAILY_BERLIN)
     with pytest.raises(QuotaExceededError):
         jobs(alice).update(job["id"], schedule={"type": "cron", "expression": "0 * * * *"})
@@ -222,18 +224,20 @@ def test_a_dry_run_reports_what_would_happen_and_changes_nothing(
     assert sorted(first["recording_ids"]) == sorted(waiting)
 
 
-def test_due_jobs_run_once_and_move_to_their_next_instant_while_disabled_ones_wait(
+def test_a_scheduled_run_moves_the_job_to_its_next_instant_and_a_disabled_job_is_skipped_not_run(
     alice: UserAPI, inbox: Path
 ) -> None:
     api = jobs(alice)
-    api.create("mornings", "lectures", DAILY_BERLIN)
-    api.create("evenings", "lectures", {"type": "daily", "time": "18:00", "timezone": "Europe/Berlin"})
+    mornings = api.create("mornings", "lectures", DAILY_BERLIN)
+    evenings = api.create("evenings", "lectures", {"type": "daily", "time": "18:00", "timezone": "Europe/Berlin"})
     api.disable("evenings")
     register_many(alice, 1)
     late = datetime(2024, 1, 17, 12, 0, tzinfo=UTC)  # two mornings were missed: one catch-up run
-    summaries = run_due(alice.leap.db, alice.leap.settings, late)
-    assert [(s.job_name, s.launched) for s in summaries] == [("mornings", 1)]
-    assert run_due(alice.leap.db, alice.leap.settings, late) == []
+    leap = alice.leap
+    ran = automation.run_job(leap.db, automation.SCHEDULE_ACTOR, leap.settings, mornings["id"], "schedule", late)
+    assert (ran.status, ran.launched) == ("completed", 1)
+    skipped = automation.run_job(leap.db, automation.SCHEDULE_ACTOR, leap.settings, evenings["id"], "schedule", late)
+    assert skipped.status == "skipped" and "disabled in LEAP" in (skipped.reason or "")
     listed = {j["name"]: j for j in api.list()}
     assert listed["mornings"]["next_run_at"] == datetime(2024, 1, 18, 5, 0, tzinfo=UTC)
     assert listed["evenings"]["next_run_at"] is None

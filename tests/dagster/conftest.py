@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, instance_for_test
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from leap_core.api import Leap, UserAPI
 from leap_core.bootstrap import init_embedded
@@ -34,3 +35,11 @@ def demo(leap_env: Leap) -> UserAPI:
 def instance() -> Iterator[DagsterInstance]:
     with instance_for_test() as dagster_instance:
         yield dagster_instance
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_defs_state_storage() -> Iterator[None]:
+    """Dagster keeps the current defs-state storage in a ContextVar that an earlier test's instance can leave
+    set after it is gone; a later `build_definitions()` then fails on the dead instance's weakref."""
+    with set_defs_state_storage(None):
+        yield

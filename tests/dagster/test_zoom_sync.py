@@ -8,18 +8,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from dagster import DagsterInstance, SensorResult, build_sensor_context
+from dagster import DagsterInstance, DagsterRunStatus, SensorResult, build_sensor_context
+from sqlalchemy import select
 
 from leap_core.api import UserAPI
 from leap_core.api.automation import AutomationAPI
-from leap_core.db.models import Credential
+from leap_core.db.models import AuditLog, AutomationRun, Credential
 from leap_core.secrets import SecretBox
 from leap_dagster.definitions import defs
-from leap_dagster.schedules import automation_sensor
 from leap_dagster.sensors import source_sync_sensor
 from tests.fakes.http_server import fake_http_server
 from tests.fakes.zoom import FakeZoom
-from tests.support.dagster import RESOURCES, tick_launcher
+from tests.support.dagster import RESOURCES, automation_schedule, tick_automation, tick_launcher
 
 RECENTLY = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
@@ -108,10 +108,8 @@ def test_an_automation_tick_after_a_zoom_sync_has_the_launcher_start_tagged_runs
     job = AutomationAPI(demo, clock=lambda: an_hour_ago).create(
         "hourly", "inbox", {"type": "cron", "expression": "*/5 * * * *"})
 
-    result = automation_sensor(build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES))
-    assert isinstance(result, SensorResult)
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions("recordings", list(request.partition_keys or []))
+    automation_run = tick_automation(instance, automation_schedule(job["id"]))
+    assert not isinstance(automation_run, str) and automation_run.success
 
     runs = tick_launcher(instance)
     assert len(runs) == 2
@@ -119,3 +117,21 @@ def test_an_automation_tick_after_a_zoom_sync_has_the_launcher_start_tagged_runs
     assert {t["leap/automation_job"] for t in tags} == {job["id"]}
     assert {t["leap/reason"] for t in tags} == {"automation"}
     assert {t["leap/recording"] for t in tags} == {r["id"] for r in demo.recordings()}
+
+
+def test_a_broken_source_fails_the_automation_run_visibly_audited_and_notified(
+    demo: UserAPI, zoom: FakeZoom, instance: DagsterInstance
+) -> None:
+    connect_zoom(demo, zoom, secret="not-the-secret-at-all", name="broken")
+    job = AutomationAPI(demo).create("mornings", "inbox", {"type": "cron", "expression": "*/5 * * * *"})
+    result = tick_automation(instance, automation_schedule(job["id"]))
+    assert not isinstance(result, str) and not result.success
+    assert instance.get_run_by_id(result.run_id).status == DagsterRunStatus.FAILURE  # type: ignore[union-attr]
+    with demo.leap.db.session() as session:
+        (run,) = session.scalars(select(AutomationRun)).all()
+        audited = [(a.action, a.result) for a in session.scalars(
+            select(AuditLog).where(AuditLog.resource_id == job["id"]).order_by(AuditLog.id))]
+    assert run.status == "partial" and "1 of 2 source(s) failed to sync: broken: " in run.summary["reason"]
+    assert "not-the-secret-at-all" not in str(run.summary)
+    assert audited[-2:] == [("automation.run_start", "success"), ("automation.run", "partial")]
+    assert demo.notifications.list()[0]["type"] == "automation.failed"

@@ -6,10 +6,20 @@ selection the daemon would use; only the daemon's scheduling loop is replaced by
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, DeleteDynamicPartitionsRequest, SensorResult, build_sensor_context
+from datetime import UTC, datetime
+
+from dagster import (
+    DagsterInstance,
+    Definitions,
+    DeleteDynamicPartitionsRequest,
+    ScheduleDefinition,
+    SensorResult,
+    build_schedule_context,
+    build_sensor_context,
+)
 from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
 
-from leap_dagster.definitions import defs
+from leap_dagster.definitions import build_definitions, defs
 from leap_dagster.sensors import launcher_sensor, source_sync_sensor
 
 RESOURCES = dict(defs.resources or {})
@@ -61,3 +71,24 @@ def settle(instance: DagsterInstance, rounds: int = 3) -> list[ExecuteInProcessR
         results += tick_launcher(instance)
     tick_launcher(instance)  # observes the runs' ends, releasing their concurrency slots
     return results
+
+
+def automation_schedule(job_id: str, definitions: Definitions | None = None) -> ScheduleDefinition:
+    """The schedule a fresh load of the definitions (what a code location reload does) builds for a job."""
+    repository = (definitions or build_definitions()).get_repository_def()
+    return next(s for s in repository.schedule_defs if s.tags.get("leap/automation_job") == job_id)
+
+
+def tick_automation(
+    instance: DagsterInstance, schedule: ScheduleDefinition, at: datetime | None = None
+) -> ExecuteInProcessResult | str:
+    """Evaluate one tick of an automation schedule as the daemon would, then run the `automation_run`
+    it asks for; returns the run's result, or the tick's skip message."""
+    context = build_schedule_context(instance=instance, scheduled_execution_time=at or datetime.now(UTC),
+                                     resources=RESOURCES)
+    data = schedule.evaluate_tick(context)
+    if not data.run_requests:
+        return data.skip_message or ""
+    (request,) = data.run_requests
+    return defs.resolve_job_def("automation_run").execute_in_process(
+        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False)

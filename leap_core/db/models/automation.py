@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leap_core.db.base import Base
@@ -39,3 +39,22 @@ class AutomationRun(Base):
     status: Mapped[str] = mapped_column(String(16))
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """None while the run is in progress (status "started"), or when a crash left it so."""
+    dagster_run_id: Mapped[str | None] = mapped_column(String(64))
+    """The `automation_run` Dagster run that did the work, when Dagster did it (a manual run has none)."""
+
+
+class AutomationRevision(Base):
+    """One row whose number grows with every change to any automation job, in the change's transaction.
+
+    The Dagster code location builds one schedule per job when it loads; its reload sensor compares the
+    revision it loaded with this one, so a change made through the API or CLI reaches the daemon without
+    anyone reading every job on every tick.
+    """
+
+    __tablename__ = "automation_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
