@@ -569,8 +569,8 @@ def _finish(session: Session, actor: Actor, job: AutomationJob, run: AutomationR
         job.last_run_at = now
     if summary.trigger == "schedule" and job.enabled:
         job.next_run_at = schedule.next_after(now)
-    result: audit.Result = ("failure" if summary.status == "failed" else
-                            "partial" if summary.status == "partial" else "success")
+    result: audit.Result = ("failure" if summary.status == "failed" else "partial" if summary.status == "partial"
+                            else "refused" if summary.status == "skipped" else "success")
     audit.record(session, actor, "automation.run", "automation_job", job.id, user_id=job.user_id,
                  details=details, result=result)
     if summary.failed:

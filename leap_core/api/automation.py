@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from leap_core import audit, automation, usage
+from leap_core import automation, usage
 from leap_core.api.audited import audited_refusals
 from leap_core.api.sources import owned_by_ref
 from leap_core.audit import Actor
@@ -58,18 +58,14 @@ class AutomationAPI:
     def _refusals_recorded(self, action: str, ref: str) -> Iterator[None]:
         """A refusal rolls the caller's work back; its audit record (and a quota's notice) is written after.
 
-        A bad schedule is audited as a failed `automation.create|update` with its one-line reason.
+        A bad schedule is audited as a refusal with its one-line reason by the API's refusal wrapper
+        (`leap_core.api.audited`), like every other refused call.
         """
         try:
             yield
         except QuotaExceededError as error:
             with self.user.leap.db.session() as session:
                 usage.record_refusal(session, self.user.actor, self.user.user_id, error)
-            raise
-        except ValidationError as error:
-            with self.user.leap.db.session() as session:
-                audit.record(session, self.user.actor, action, "automation_job", None, user_id=self.user.user_id,
-                             details={"job": ref[:100], "reason": str(error)}, result="failure")
             raise
 
     def update(

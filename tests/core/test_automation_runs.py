@@ -57,7 +57,7 @@ def test_too_frequent_is_a_recorded_skip_that_sends_no_failure_notice(
     skipped = AutomationAPI(alice, clock=lambda: WINTER + timedelta(hours=1)).run("mornings")
     assert skipped["status"] == "skipped" and "too frequent" in skipped["reason"]
     assert [h["status"] for h in api.history("mornings")] == ["skipped", "completed"]
-    assert audit_of(alice, job["id"])[-2:] == [("automation.run_start", "success"), ("automation.run", "success")]
+    assert audit_of(alice, job["id"])[-2:] == [("automation.run_start", "success"), ("automation.run", "refused")]
     assert [n["type"] for n in alice.notifications.list()] == ["automation.completed"]
 
 

@@ -69,13 +69,13 @@ def test_a_refused_schedule_is_audited_with_its_reason_and_saves_nothing(alice: 
         api.create("leap-day", "lectures", {"type": "cron", "expression": "0 0 30 2 *"})
     assert api.list() == []
     refusal = alice.activity()[0]
-    assert (refusal["action"], refusal["result"]) == ("automation.create", "failure")
+    assert (refusal["action"], refusal["result"]) == ("automation.create", "refused")
     assert "never fires" in refusal["details"]["reason"]
     api.create("mornings", "lectures", {"type": "daily", "time": "06:00"})
     with pytest.raises(ValidationError, match="has a UTC offset"):
         api.update("mornings", schedule={"type": "daily", "time": "06:00+05:00"})
     assert api.show("mornings")["schedule"]["time"] == "06:00"
-    assert alice.activity()[0]["action"] == "automation.update" and alice.activity()[0]["result"] == "failure"
+    assert alice.activity()[0]["action"] == "automation.update" and alice.activity()[0]["result"] == "refused"
 
 
 @pytest.mark.usefixtures("cli_env")

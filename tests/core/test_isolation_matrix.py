@@ -178,6 +178,8 @@ CLI_CALLS: dict[str, Callable[[Victim], list[str]]] = {
     "admin stats users": lambda a: [],
     "admin stats user": lambda a: [a["user"]],
     "admin stats stages": lambda a: ["--user", a["user"]],
+    "admin pools": lambda a: [],
+    "admin usage verify": lambda a: ["--user", a["user"]],
     "notifications drain --all": lambda a: [],
     "webhooks serve": lambda a: ["--port", "1"],
 }
