@@ -1,0 +1,62 @@
+"""Words as search matches them: the dictionary of a language, and the terms of a text under it.
+
+PostgreSQL does this itself (`to_tsvector('russian', ...)`); SQLite's FTS5 only splits words, so the
+embedded index stores terms made here: lower-cased, "ё" folded to "е", stop words dropped and Snowball
+stems (the stemmer family PostgreSQL's `english` and `russian` dictionaries use). The query goes
+through the same function, so both sides meet on the same stems.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Literal
+
+import snowballstemmer
+from stop_words import get_stop_words
+
+Dictionary = Literal["english", "russian", "simple"]
+DICTIONARIES: tuple[Dictionary, ...] = ("english", "russian", "simple")
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_YO = str.maketrans({"ё": "е", "Ё": "Е"})
+
+
+def dictionary_for(language: str | None) -> Dictionary:
+    """The recording's language code (`en`, `ru-RU`, ...) to a text-search dictionary; others get `simple`."""
+    code = (language or "").lower().split("-")[0].split("_")[0]
+    if code == "en":
+        return "english"
+    if code == "ru":
+        return "russian"
+    return "simple"
+
+
+@cache
+def _stemmer(dictionary: Dictionary) -> snowballstemmer.stemmer | None:
+    return None if dictionary == "simple" else snowballstemmer.stemmer(dictionary)
+
+
+@cache
+def stop_words(dictionary: Dictionary) -> frozenset[str]:
+    if dictionary == "simple":
+        return frozenset()
+    return frozenset(w.lower().translate(_YO) for w in get_stop_words("en" if dictionary == "english" else "ru"))
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (letters, digits, underscore); everything else is a separator."""
+    return [w.translate(_YO) for w in _WORD.findall(text.lower())]
+
+
+def terms(text: str, dictionary: Dictionary) -> list[str]:
+    """The text's searchable terms under `dictionary`, in order (stop words out, stemmed)."""
+    stop = stop_words(dictionary)
+    kept = [w for w in words(text) if w not in stop]
+    stemmer = _stemmer(dictionary)
+    return [str(s) for s in stemmer.stemWords(kept)] if stemmer is not None else kept
+
+
+def searchable(query: str) -> bool:
+    """At least one word that is neither an English nor a Russian stop word: else nothing could match."""
+    return any(w not in stop_words("english") and w not in stop_words("russian") for w in words(query))
