@@ -1,4 +1,4 @@
-"""Searching the caller's cues: one ranked full-text query, one query for the deep links' targets.
+"""Searching the caller's cues: one ranked full-text query, one for the recordings' titles and targets.
 
 Two statements per search whatever the number of recordings or hits (bench/search.py counts them).
 PostgreSQL matches each cue with its own dictionary's `websearch_to_tsquery` (phrases in quotes, `or`,
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from leap_core.db.models import OutputTarget
+from leap_core.db.models import OutputTarget, Recording
 from leap_core.errors import ValidationError
 from leap_core.search.schema import FTS_TABLE
 from leap_core.search.terms import DICTIONARIES, Dictionary, searchable, terms, words
@@ -26,27 +26,34 @@ from leap_core.states import TargetStatus
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 200
 
+CANDIDATES = 500
+"""Matches ranked per search: the first this many of the caller's matching cues in index order, then the
+best `limit` of them. A term in more of one's cues than this ranks within a sample (ADR 0033): ranking
+every match of a word said in 30 % of 300,000 cues took 0.5-1.5 s (bench/search.py)."""
+
 _PG_SEARCH = text("""
-SELECT c.recording_id, r.title, c.start_s, c.end_s, c.text, c.chapter,
-       ts_rank(c.search_vector, CASE c.dictionary
+SELECT m.recording_id, m.start_s, m.end_s, m.text, m.chapter,
+       ts_rank(m.search_vector, CASE m.dictionary
                                   WHEN 'english' THEN websearch_to_tsquery('english', :q)
                                   WHEN 'russian' THEN websearch_to_tsquery('russian', :q)
                                   ELSE websearch_to_tsquery('simple', :q) END) AS score
-FROM transcript_cues c JOIN recordings r ON r.id = c.recording_id
-WHERE c.user_id = :user_id AND r.user_id = :user_id AND r.deleted_at IS NULL
-  AND ((c.dictionary = 'english' AND c.search_vector @@ websearch_to_tsquery('english', :q))
-    OR (c.dictionary = 'russian' AND c.search_vector @@ websearch_to_tsquery('russian', :q))
-    OR (c.dictionary = 'simple' AND c.search_vector @@ websearch_to_tsquery('simple', :q)))
-ORDER BY score DESC, c.recording_id, c.start_s
+FROM (SELECT c.recording_id, c.start_s, c.end_s, c.text, c.chapter, c.dictionary, c.search_vector
+      FROM transcript_cues c
+      WHERE c.user_id = :user_id
+        AND c.search_vector @@ (websearch_to_tsquery('english', :q) || websearch_to_tsquery('russian', :q)
+                                || websearch_to_tsquery('simple', :q))
+      LIMIT :candidates) m
+ORDER BY score DESC, m.recording_id, m.start_s
 LIMIT :limit
 """)
 
 _SQLITE_SEARCH = text(f"""
-SELECT c.recording_id, r.title, c.start_s, c.end_s, c.text, c.chapter,
-       -bm25({FTS_TABLE}, 0.0, 0.0, 1.0) AS score
-FROM {FTS_TABLE} JOIN transcript_cues c ON c.id = {FTS_TABLE}.rowid JOIN recordings r ON r.id = c.recording_id
-WHERE {FTS_TABLE} MATCH :match AND c.user_id = :user_id AND r.user_id = :user_id AND r.deleted_at IS NULL
-ORDER BY bm25({FTS_TABLE}, 0.0, 0.0, 1.0), c.recording_id, c.start_s
+SELECT recording_id, start_s, end_s, text, chapter, -rank AS score
+FROM (SELECT c.recording_id, c.start_s, c.end_s, c.text, c.chapter, bm25({FTS_TABLE}) AS rank
+      FROM {FTS_TABLE} JOIN transcript_cues c ON c.id = {FTS_TABLE}.rowid
+      WHERE {FTS_TABLE} MATCH :match AND c.user_id = :user_id
+      LIMIT :candidates)
+ORDER BY rank, recording_id, start_s
 LIMIT :limit
 """)
 
@@ -57,7 +64,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 @dataclass(frozen=True)
 class Hit:
     recording_id: str
-    title: str
     start_s: float
     end_s: float
     text: str
@@ -80,43 +86,40 @@ def check(query: str, limit: int) -> str:
     return stripped
 
 
-def fts5_match(user_id: str, query: str) -> str | None:
-    """An FTS5 expression for the caller's cues: each dictionary's stems of the query, quoted tokens only.
+def fts5_match(query: str) -> str | None:
+    """An FTS5 expression over `terms`: the query's stems under each dictionary, any of them matching.
 
-    Quoted parts of the query stay phrases; the rest are words that must all occur. A dictionary whose
-    stems come out empty (only its stop words) is left out; None when no dictionary has anything.
+    Quoted parts of the query stay phrases; the rest are words that must all occur. The tenant is not
+    in the expression (the caller's cues are picked by the join on `user_id`). None when every
+    dictionary drops every word. Only quoted `\\w+` tokens are emitted: no user text is FTS5 syntax.
     """
     units = [(True, m) for m in _PHRASE.findall(query)] + [(False, w) for w in words(_PHRASE.sub(" ", query))]
-    branches: list[str] = []
+    branches: dict[str, None] = {}
     for dictionary in DICTIONARIES:
-        parts = [_fts5_unit(dictionary, phrase, unit) for phrase, unit in units]
-        kept = [p for p in parts if p]
-        if kept:
-            branches.append(f'(dictionary : "{dictionary}" AND ' + " AND ".join(kept) + ")")
-    if not branches:
-        return None
-    tenant = "".join(words(user_id))
-    return f'user_id : "{tenant}" AND (' + " OR ".join(branches) + ")"
+        parts = [p for p in (_fts5_unit(dictionary, phrase, unit) for phrase, unit in units) if p]
+        if parts:
+            branches["(" + " AND ".join(parts) + ")"] = None
+    return "terms : (" + " OR ".join(branches) + ")" if branches else None
 
 
 def _fts5_unit(dictionary: Dictionary, phrase: bool, unit: str) -> str | None:
-    stems = terms(unit, dictionary)  # \w+ tokens only: nothing here can be FTS5 syntax
+    stems = terms(unit, dictionary)
     if not stems:
         return None
-    return f'terms : "{" ".join(stems)}"' if phrase else " AND ".join(f'terms : "{s}"' for s in stems)
+    return '"' + " ".join(stems) + '"' if phrase else " AND ".join(f'"{s}"' for s in stems)
 
 
 def hits(session: Session, user_id: str, query: str, limit: int) -> list[Hit]:
     """The caller's best-ranked matching cues (one statement)."""
+    params: dict[str, Any] = {"user_id": user_id, "limit": limit, "candidates": CANDIDATES}
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(_PG_SEARCH, {"q": query, "user_id": user_id, "limit": limit}).all()
+        rows = session.execute(_PG_SEARCH, {**params, "q": query}).all()
     else:
-        match = fts5_match(user_id, query)
+        match = fts5_match(query)
         if match is None:
             return []
-        rows = session.execute(_SQLITE_SEARCH, {"match": match, "user_id": user_id, "limit": limit}).all()
-    return [Hit(r.recording_id, r.title, float(r.start_s), float(r.end_s), r.text, r.chapter, float(r.score))
-            for r in rows]
+        rows = session.execute(_SQLITE_SEARCH, {**params, "match": match}).all()
+    return [Hit(r.recording_id, float(r.start_s), float(r.end_s), r.text, r.chapter, float(r.score)) for r in rows]
 
 
 def deep_link(platform: str, video_id: str | None, url: str | None, second: int) -> str | None:
@@ -130,31 +133,45 @@ def deep_link(platform: str, video_id: str | None, url: str | None, second: int)
     return None
 
 
-def published_targets(session: Session, recording_ids: Sequence[str]) -> dict[str, list[tuple[str, str | None,
-                                                                                          str | None]]]:
-    """Each recording's published targets as (platform, video_id, url), in one statement."""
-    found: dict[str, list[tuple[str, str | None, str | None]]] = {}
+@dataclass
+class Found:
+    title: str
+    targets: list[tuple[str, str | None, str | None]]
+    """(platform, video_id, url) of each UPLOADED target."""
+
+
+def recordings_found(session: Session, user_id: str, recording_ids: Sequence[str]) -> dict[str, Found]:
+    """The caller's live recordings among `recording_ids`, with titles and published targets: one statement."""
+    found: dict[str, Found] = {}
     if not recording_ids:
         return found
     rows = session.execute(
-        select(OutputTarget.recording_id, OutputTarget.platform, OutputTarget.video_id, OutputTarget.url)
-        .where(OutputTarget.recording_id.in_(list(set(recording_ids))), OutputTarget.status == TargetStatus.UPLOADED)
-        .order_by(OutputTarget.platform))
-    for recording_id, platform, video_id, url in rows:
-        found.setdefault(recording_id, []).append((platform, video_id, url))
+        select(Recording.id, Recording.title, OutputTarget.platform, OutputTarget.video_id, OutputTarget.url)
+        .outerjoin(OutputTarget, (OutputTarget.recording_id == Recording.id)
+                   & (OutputTarget.status == TargetStatus.UPLOADED))
+        .where(Recording.id.in_(list(set(recording_ids))), Recording.user_id == user_id,
+               Recording.deleted_at.is_(None))
+        .order_by(Recording.id, OutputTarget.platform))
+    for recording_id, title, platform, video_id, url in rows:
+        entry = found.setdefault(recording_id, Found(title, []))
+        if platform is not None:
+            entry.targets.append((platform, video_id, url))
     return found
 
 
 def search(session: Session, user_id: str, query: str, limit: int = 20) -> list[dict[str, Any]]:
     """The caller's recordings with their matching moments, best first; `limit` counts moments."""
     found = hits(session, user_id, check(query, limit), limit)
-    targets = published_targets(session, [h.recording_id for h in found])
+    recordings = recordings_found(session, user_id, [h.recording_id for h in found])
     grouped: dict[str, dict[str, Any]] = {}
     for hit in found:
+        recording = recordings.get(hit.recording_id)
+        if recording is None:  # deleted (its cues go in the same transaction) or not the caller's
+            continue
         entry = grouped.setdefault(hit.recording_id, {
-            "recording_id": hit.recording_id, "title": hit.title, "score": hit.score, "moments": []})
+            "recording_id": hit.recording_id, "title": recording.title, "score": hit.score, "moments": []})
         second = int(hit.start_s)
-        links = {platform: link for platform, video_id, url in targets.get(hit.recording_id, [])
+        links = {platform: link for platform, video_id, url in recording.targets
                  if (link := deep_link(platform, video_id, url, second))}
         entry["moments"].append({"start_s": hit.start_s, "end_s": hit.end_s, "time": format_clock(hit.start_s),
                                  "text": hit.text, "chapter": hit.chapter, "score": hit.score,

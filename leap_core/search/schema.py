@@ -8,7 +8,7 @@ nothing else, from its comparison.
 from __future__ import annotations
 
 FTS_TABLE = "transcript_cues_fts"
-"""SQLite: the external-content FTS5 table over `transcript_cues(user_id, dictionary, terms)`."""
+"""SQLite: the external-content FTS5 table over `transcript_cues.terms`."""
 
 FTS5_SHADOW_TABLES = tuple(f"{FTS_TABLE}_{suffix}" for suffix in ("data", "idx", "docsize", "config", "content"))
 """Tables FTS5 creates for its own storage (`_content` only for a contentful table; listed for safety)."""

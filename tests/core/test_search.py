@@ -186,10 +186,12 @@ def test_injection_looking_input_is_just_words(alice: UserAPI, bob: UserAPI, inb
 
 
 def test_the_fts5_expression_quotes_every_token() -> None:
-    match = fts5_match("01ABCDEFGHJKMNPQRSTVWXYZ00", 'locks" OR user_id : "x *')
+    match = fts5_match('locks" OR terms : "x * NEAR(')
 
-    assert match is not None and match.startswith('user_id : "01abcdefghjkmnpqrstvwxyz00" AND (')
-    assert '"x"' in match and "*" not in match and 'user_id : "x' not in match
+    assert match is not None and match.startswith("terms : (")
+    assert '"x"' in match and "*" not in match and "NEAR(" not in match and match.count(":") == 1
+    outside_quotes = match.split('"')[::2]
+    assert set("".join(outside_quotes)) <= set("terms:() ANDOR")
 
 
 def test_moments_link_to_the_published_videos_at_their_second(alice: UserAPI, inbox: None) -> None:
@@ -223,8 +225,8 @@ def test_a_search_sends_two_statements_whatever_the_hits(alice: UserAPI, inbox: 
         alice.search("locking", limit=1)
     with counted_queries(alice.leap) as many:
         assert len(moments(alice.search("locking", limit=50))) == 12  # lock, locks, locking: 4 cues each
-    searches = [s for s in few if "transcript_cues" in s or "output_targets" in s]
-    assert len(searches) == 2 and len([s for s in many if "transcript_cues" in s or "output_targets" in s]) == 2
+    searches = [s for s in few if "transcript_cues" in s or "recordings" in s]
+    assert len(searches) == 2 and len([s for s in many if "transcript_cues" in s or "recordings" in s]) == 2
 
 
 def test_the_subtitles_stage_indexes_the_transcript(alice: UserAPI, inbox: None) -> None:

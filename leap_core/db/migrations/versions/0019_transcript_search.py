@@ -19,19 +19,14 @@ depends_on = None
 
 _SQLITE_UP = (
     "CREATE VIRTUAL TABLE transcript_cues_fts USING fts5("
-    "user_id, dictionary, terms, content='transcript_cues', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2')",
+    "terms, content='transcript_cues', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER transcript_cues_fts_ai AFTER INSERT ON transcript_cues BEGIN "
-    "INSERT INTO transcript_cues_fts(rowid, user_id, dictionary, terms) "
-    "VALUES (new.id, new.user_id, new.dictionary, new.terms); END",
+    "INSERT INTO transcript_cues_fts(rowid, terms) VALUES (new.id, new.terms); END",
     "CREATE TRIGGER transcript_cues_fts_ad AFTER DELETE ON transcript_cues BEGIN "
-    "INSERT INTO transcript_cues_fts(transcript_cues_fts, rowid, user_id, dictionary, terms) "
-    "VALUES ('delete', old.id, old.user_id, old.dictionary, old.terms); END",
+    "INSERT INTO transcript_cues_fts(transcript_cues_fts, rowid, terms) VALUES ('delete', old.id, old.terms); END",
     "CREATE TRIGGER transcript_cues_fts_au AFTER UPDATE ON transcript_cues BEGIN "
-    "INSERT INTO transcript_cues_fts(transcript_cues_fts, rowid, user_id, dictionary, terms) "
-    "VALUES ('delete', old.id, old.user_id, old.dictionary, old.terms); "
-    "INSERT INTO transcript_cues_fts(rowid, user_id, dictionary, terms) "
-    "VALUES (new.id, new.user_id, new.dictionary, new.terms); END",
+    "INSERT INTO transcript_cues_fts(transcript_cues_fts, rowid, terms) VALUES ('delete', old.id, old.terms); "
+    "INSERT INTO transcript_cues_fts(rowid, terms) VALUES (new.id, new.terms); END",
 )
 _SQLITE_DOWN = (
     "DROP TRIGGER IF EXISTS transcript_cues_fts_au",
