@@ -23,6 +23,7 @@ from leap_core.db.types import utcnow
 from leap_core.errors import ConcurrentModificationError, InvalidTransitionError
 from leap_core.notifications import notify, upload_failed
 from leap_core.publishing.settlement import settle
+from leap_core.search import index as search_index
 from leap_core.stages import DOWNLOAD, upload_stage
 from leap_core.states import IN_FLIGHT, RecordingStatus, TargetStatus
 
@@ -234,6 +235,7 @@ def delete(
     on_disk = disk.size_bytes()
     accounting.settle_storage(session, recording, 0)
     recording.deleted_at = utcnow()
+    search_index.remove(session, [recording.id])
     recordings.flush_versioned(session, recording.id)
     session.add(RunRequest(recording_id=recording.id, user_id=recording.user_id, first_stage="delete",
                            reason="delete", requested_by=actor.name, template_id=recording.template_id))

@@ -22,8 +22,10 @@ from leap_core.audit import Actor, AuditQuery
 from leap_core.config import default_quotas
 from leap_core.db.models import OutputTarget, Recording, RunRequest, Source, Template, User
 from leap_core.db.session import Database
+from leap_core.errors import ValidationError
 from leap_core.publishing import maintenance
 from leap_core.quotas import effective_quotas_for
+from leap_core.search import query as search_query
 from leap_core.states import IN_FLIGHT, RecordingStatus
 from leap_core.stats import UserStats
 
@@ -203,6 +205,22 @@ class UserAPI:
             rows = recordings.load_owned(session, self.user_id, ids)
             report = retention.restore(session, self.actor, rows, self.leap.settings.resolved_storage_dir)
         return {"restored": report.archived, "not_eligible": report.not_eligible}
+
+    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        """My recordings whose transcripts match `query`, with the matching moments (cue text, time,
+        chapter, deep links to the published videos), best first; `limit` counts moments (README "Search").
+
+        A query that cannot be searched (no words, only stop words, too long) is a ValidationError,
+        audited with its reason (never its text, which may be anything the user typed).
+        """
+        try:
+            with self.leap.db.session() as session:
+                return search_query.search(session, self.user_id, query, limit)
+        except ValidationError as exc:
+            with self.leap.db.session() as session:
+                audit.record(session, self.actor, "search.reject", "user", self.user_id, user_id=self.user_id,
+                             details={"reason": str(exc), "query_chars": len(query)}, result="failure")
+            raise
 
     def quotas(self) -> dict[str, Any]:
         with self.leap.db.session() as session:

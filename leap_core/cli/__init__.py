@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from leap_core.cli import admin, archive, credentials, media, notifications, recordings, setup, speech, tasks
 from leap_core.cli import automation as automation_cli
+from leap_core.cli import search as search_cli
 from leap_core.cli import sources as sources_cli
 from leap_core.cli import templates as templates_cli
 from leap_core.cli import webhooks as webhooks_cli
@@ -51,6 +52,7 @@ tasks.register(app)
 notifications.register(app)
 credentials.register(app)
 speech.register(app)
+search_cli.register(app)
 
 app.add_typer(media.app, name="media")
 app.add_typer(sources_cli.app, name="sources")

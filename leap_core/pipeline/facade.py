@@ -19,10 +19,12 @@ from leap_core.publishing.local_export import export_recording
 from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
 from leap_core.reconcile import fail_in_flight
+from leap_core.search import index as search_index
 from leap_core.sources.base import SourceClient
 from leap_core.sources.sync import open_client
 from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM
 from leap_core.states import IN_FLIGHT
+from leap_core.storage import recording_files
 
 
 class Pipeline:
@@ -78,7 +80,19 @@ class Pipeline:
         return self.stages.run(recording_id, TOPICS, work.topics, run_id)
 
     def subtitles(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
-        return self.stages.run(recording_id, SUBTITLES, work.subtitles, run_id)
+        """Subtitles, then the search index: the stage that has the transcript and the chapters both."""
+        outcome = self.stages.run(recording_id, SUBTITLES, work.subtitles, run_id)
+        if outcome.status == "completed":
+            outcome.metadata["search_cues"] = self.index_for_search(recording_id)
+        return outcome
+
+    def index_for_search(self, recording_id: str) -> int:
+        """(Re-)index the recording's cues from its transcript and topics files; returns how many."""
+        with self.db.session() as session:
+            recording = load(session, recording_id)
+            user = session.get_one(User, recording.user_id)
+            files = recording_files(self.settings.resolved_storage_dir, user.slug, recording.id, recording.extension)
+            return search_index.index_recording(session, recording, files)
 
     def export_local(self, recording_id: str, run_id: str | None = None) -> TargetOutcome:
         export_root = self.settings.resolved_export_dir

@@ -11,6 +11,7 @@ from leap_core.db.models.recordings import (
     RecordingArchive,
     RunRequest,
 )
+from leap_core.db.models.search import TranscriptCue
 from leap_core.db.models.sources import Source, Template
 from leap_core.db.models.users import Credential, User
 
@@ -31,6 +32,7 @@ __all__ = [
     "Source",
     "SubscriptionPlan",
     "Template",
+    "TranscriptCue",
     "User",
     "UserSubscription",
 ]

@@ -1,0 +1,1 @@
+"""Search inside lectures: the caller's cues matching a query, ranked, with deep links (README "Search")."""
