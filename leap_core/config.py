@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from leap_core.home import default_home
+
 
 class QuotaDefaults(BaseSettings):
     """`DEFAULT_QUOTAS`: what a user without a subscription gets (None = unlimited)."""
@@ -32,7 +34,8 @@ class QuotaDefaults(BaseSettings):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEAP_", extra="ignore")
 
-    home: Path = Path(".leap")
+    home: Path = Field(default_factory=default_home)
+    """LEAP_HOME, else the home `leap init` recorded, else the per-user data folder (leap_core.home)."""
     database_url: str | None = None
     storage_dir: Path | None = None
     export_dir: Path | None = None

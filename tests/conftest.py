@@ -71,3 +71,4 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if key.startswith("LEAP_") and key != "LEAP_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
     monkeypatch.setenv("LEAP_HOME", str(tmp_path / "leap-home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # `leap init` records its home there

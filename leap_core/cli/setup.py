@@ -7,6 +7,7 @@ import typer
 from leap_core.bootstrap import init_embedded
 from leap_core.cli import context
 from leap_core.cli.output import JsonOption, emit
+from leap_core.home import remember_home
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -17,8 +18,14 @@ def register(app: typer.Typer) -> None:
 
 
 def init(as_json: bool = JsonOption) -> None:
-    """Create the database, a demo admin user, an inbox folder and its template (idempotent)."""
-    emit(init_embedded(context.leap()), as_json)
+    """Create the database, a demo admin user, an inbox folder and its template (idempotent).
+
+    The home it set up becomes the default of every later `leap` command without LEAP_HOME, from any folder.
+    """
+    leap = context.leap()
+    report = init_embedded(leap)
+    emit({**report, "home": str(leap.settings.resolved_home), "config": str(remember_home(leap.settings.home))},
+         as_json)
 
 
 @db_app.command("upgrade")
