@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leap_core import audit, recordings, retention
+from leap_core import audit, recordings, retention, story
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, Source
@@ -22,6 +22,7 @@ from leap_core.sources.base import SourceClient
 from leap_core.sources.sync import open_client
 from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM, stage_for_working_state
 from leap_core.states import IN_FLIGHT
+from leap_core.story import Story
 
 
 class Pipeline:
@@ -37,6 +38,11 @@ class Pipeline:
         if recording_id is None:
             raise NotFoundError(f"no recording has partition key {partition_key!r}")
         return recording_id
+
+    def story(self, recording_id: str) -> Story:
+        """LEAP's state of the recording in words, for the orchestrator's UI (leap_core.story)."""
+        with self.db.session() as session:
+            return story.tell(session, recording_id)
 
     def download(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
         def fetch(stage_input: StageInput) -> StageOutput:
