@@ -10,6 +10,7 @@ from leap_dagster.schedules import automation_sensor
 from leap_dagster.schedules_notifications import credential_health_schedule, notification_summary_schedule
 from leap_dagster.sensors import launcher_sensor, recording_failure_sensor, source_sync_sensor
 from leap_dagster.sensors.cancel import cancel_sensor
+from leap_dagster.sensors.checks import check_sensor
 from leap_dagster.sensors.outbox import notification_outbox_sensor
 from leap_dagster.sensors.recovery import run_recovery_sensor
 from leap_dagster.sensors.retention import retention_sensor
@@ -20,7 +21,7 @@ defs = Definitions(
     jobs=[recording_pipeline],
     sensors=[source_sync_sensor, launcher_sensor, recording_failure_sensor, cancel_sensor, run_recovery_sensor,
              notification_outbox_sensor, retention_sensor,
-             automation_sensor],
+             automation_sensor, check_sensor],
     schedules=[notification_summary_schedule, credential_health_schedule],
     resources={"leap": LeapResource()},
     executor=in_process_executor,

@@ -56,8 +56,9 @@ def _run_request(item: launcher.LaunchItem) -> RunRequest:
         **({"leap/template": item.template_id} if item.template_id else {}),
         **({"leap/automation_job": item.automation_job_id} if item.automation_job_id else {}),
     }
+    # No checks in the run itself: the check sensor runs those of the stages that ran (ADR 0032).
     return RunRequest(run_key=item.run_key, partition_key=item.partition_key,
-                      asset_selection=assets_from(item.first_stage), tags=tags)
+                      asset_selection=assets_from(item.first_stage), asset_check_keys=[], tags=tags)
 
 
 @sensor(job=recording_pipeline, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,

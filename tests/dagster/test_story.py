@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
 
 from leap_core.api import UserAPI
 from leap_core.story import in_users_words
+from leap_dagster.checks import ALL_CHECKS
 from tests.fixtures.media import LectureSpec, make_lecture
 from tests.support.dagster import settle
 
@@ -24,6 +26,21 @@ def observation(instance: DagsterInstance, asset: str, partition: str) -> tuple[
     seen = records[0].asset_observation
     assert seen is not None
     return seen.description or "", {k: v.value for k, v in seen.metadata.items()}
+
+
+CHECK_NAMES = [c.check_key.name for c in ALL_CHECKS]
+
+
+def checks_of(instance: DagsterInstance, partition: str) -> dict[str, str]:
+    """Each check's latest execution status on this partition; a check never planned is absent."""
+    found: dict[str, str] = {}
+    for check in ALL_CHECKS:
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            check.check_key, limit=20)
+        statuses = [h.status.value for h in history if h.partition == partition]
+        if statuses:
+            found[check.check_key.name] = statuses[0]
+    return found
 
 
 def by_title(demo: UserAPI) -> dict[str, dict[str, Any]]:
@@ -58,9 +75,9 @@ def test_a_skipped_recording_shows_its_reason_on_every_later_asset_and_its_check
         description, metadata = observation(instance, later, key)
         assert description.startswith("not run: SKIPPED: blank recording"), later
         assert metadata["leap/reason"].startswith("blank recording")
-    assert run.success  # so the trim check, planned but never run, resolves to SKIPPED, not failed
-    assert [e.asset_check_key.name for e in run.get_asset_check_evaluations()] == []
+    assert run.success
     assert instance.get_latest_materialization_event(AssetKey("trimmed_video")) is None
+    assert checks_of(instance, key) == {}  # no stage after download ran, so no check was planned or failed
 
 
 @pytest.mark.slow
@@ -68,8 +85,9 @@ def test_a_failure_at_download_names_the_users_file_and_tells_each_later_asset_w
     demo: UserAPI, instance: DagsterInstance
 ) -> None:
     (Path(demo.sources()[0]["path"]) / "Week 3.mp4").write_bytes(b"this is not a video at all" * 100)
+    check_runs: list[ExecuteInProcessResult] = []
 
-    (run,) = settle(instance)
+    (run,) = settle(instance, checks=check_runs)
 
     recording = by_title(demo)["Week 3"]
     key = recording["partition_key"]
@@ -82,6 +100,7 @@ def test_a_failure_at_download_names_the_users_file_and_tells_each_later_asset_w
     description, _ = observation(instance, "trimmed_video", key)
     assert description.startswith("not run: FAILED at download: 'Week 3.mp4'")
     assert "source.mp4" not in (recording["error"] or "")
+    assert check_runs == [] and checks_of(instance, key) == {}  # the trim check is not "failed": it never ran
 
 
 @pytest.mark.slow
@@ -89,8 +108,9 @@ def test_a_published_recording_carries_its_story_with_the_link_to_its_export(
     demo: UserAPI, instance: DagsterInstance
 ) -> None:
     shutil.copy(make_lecture().path, Path(demo.sources()[0]["path"]) / "Week 1.mp4")
+    check_runs: list[ExecuteInProcessResult] = []
 
-    settle(instance)
+    settle(instance, checks=check_runs)
 
     event = instance.get_latest_materialization_event(AssetKey("exported_video"))
     assert event is not None and event.asset_materialization is not None
@@ -99,5 +119,8 @@ def test_a_published_recording_carries_its_story_with_the_link_to_its_export(
     assert str(metadata["leap/url/local"]).startswith("file://")
     story = str(metadata["leap/story"])
     assert "| local | UPLOADED [file://" in story and "tag%3Adagster%2Fpartition%3D" in story
-    _, not_wanted = observation(instance, "youtube_video", event.asset_materialization.partition or "")
+    key = event.asset_materialization.partition or ""
+    _, not_wanted = observation(instance, "youtube_video", key)
     assert not_wanted["leap/state"] == "UPLOADED"
+    assert [r.success for r in check_runs] == [True]
+    assert checks_of(instance, key) == {name: "SUCCEEDED" for name in CHECK_NAMES}
