@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from leap_dagster.checks import ALL_CHECKS
-from leap_dagster.jobs import CHECKS_OF_TAG, recording_pipeline
+from leap_dagster.jobs import CHECKS_AFTER, CHECKS_OF_TAG, CHECKS_TAG, recording_pipeline
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 BATCH = 200
@@ -46,6 +46,13 @@ class Found:
     partition: str
     recording: str | None
     checks: set[AssetCheckKey]
+
+
+def planned_no_checks(run: DagsterRun) -> bool:
+    """The launcher's runs select no check and say so with a tag; a run from the UI plans its own. Not the
+    `leap/request` tag (admission tags the UI's runs with it too), nor the run's stored check selection
+    (an in-process run does not store it)."""
+    return run.tags.get(CHECKS_TAG) == CHECKS_AFTER
 
 
 def ended_runs_checks(instance: DagsterInstance, after: int) -> tuple[dict[str, Found], int]:
@@ -73,7 +80,7 @@ def ended_runs_checks(instance: DagsterInstance, after: int) -> tuple[dict[str, 
         if run is not None and run.status not in FINISHED:
             break
         cursor = record.storage_id
-        if run is None or "leap/request" not in run.tags or record.partition_key is None or record.asset_key is None:
+        if run is None or not planned_no_checks(run) or record.partition_key is None or record.asset_key is None:
             continue  # runs started by hand (the UI's Materialize) plan their checks themselves
         found = due.setdefault(run.run_id, Found(record.partition_key, run.tags.get("leap/recording"), set()))
         found.checks.update(CHECKS_OF[record.asset_key])

@@ -13,8 +13,9 @@ from dagster._core.execution.execute_in_process_result import ExecuteInProcessRe
 from leap_core.api import UserAPI
 from leap_core.story import in_users_words
 from leap_dagster.checks import ALL_CHECKS
+from leap_dagster.definitions import defs
 from tests.fixtures.media import LectureSpec, make_lecture
-from tests.support.dagster import settle
+from tests.support.dagster import settle, tick_checks
 
 LATER_THAN_TRIM = ["transcript", "topics", "subtitles", "exported_video", "youtube_video", "vk_video"]
 
@@ -124,3 +125,10 @@ def test_a_published_recording_carries_its_story_with_the_link_to_its_export(
     assert not_wanted["leap/state"] == "UPLOADED"
     assert [r.success for r in check_runs] == [True]
     assert checks_of(instance, key) == {name: "SUCCEEDED" for name in CHECK_NAMES}
+
+    by_hand = defs.resolve_job_def("recording_pipeline").get_subset(asset_selection={AssetKey("subtitles")})
+    ui_run = by_hand.execute_in_process(partition_key=key, instance=instance)  # "Materialize" in the UI
+    assert [e.asset_check_key.name for e in ui_run.get_asset_check_evaluations()] == [
+        "subtitles_parse_within_the_video"]  # planned in its own run, as Dagster does
+    again = tick_checks(instance)
+    assert again == []  # so the check sensor asks for no second check run
