@@ -193,8 +193,9 @@ def measure(leap: Leap, instance: DagsterInstance, wall_s: float, dropped_at: fl
         statuses = [r.value for r in session.scalars(select(Recording.status))]
         requests = {str(r.id): r.created_at.timestamp() for r in session.scalars(select(RunRequest))}
     by_run = seconds_by(leap, lambda row: row.run_id or "")
-    records = [r for r in instance.get_run_records(RunsFilter(job_name="recording_pipeline"))
-               if r.start_time and r.end_time]
+    every = [r for r in instance.get_run_records(RunsFilter(job_name="recording_pipeline"))
+             if r.start_time and r.end_time]
+    records = [r for r in every if "leap/checks_of" not in r.dagster_run.tags]  # the checks' runs: ADR 0032
     dequeued = {r.dagster_run.run_id: dequeued_at(instance, r.dagster_run.run_id) or r.start_time for r in records}
     return Measured(
         wall_s=wall_s,
@@ -209,7 +210,7 @@ def measure(leap: Leap, instance: DagsterInstance, wall_s: float, dropped_at: fl
                           for r in records if r.dagster_run.tags.get("leap/request") in requests],
         by_stage=seconds_by(leap, lambda row: row.stage),
         arrival_s=min(requests.values(), default=dropped_at) - dropped_at,
-        check_steps_s=sum(check_steps_s(instance, r.dagster_run.run_id) for r in records),
+        check_steps_s=sum(check_steps_s(instance, r.dagster_run.run_id) for r in every),
     )
 
 

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leap_core.errors import ConfigurationError
 from leap_core.pools import POOLS
+from leap_core.home import default_home
 
 
 class QuotaDefaults(BaseSettings):
@@ -51,7 +52,8 @@ PoolLimits: type[_PoolLimitsBase] = create_model(  # one field per row of leap_c
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEAP_", extra="ignore")
 
-    home: Path = Path(".leap")
+    home: Path = Field(default_factory=default_home)
+    """LEAP_HOME, else the home `leap init` recorded, else the per-user data folder (leap_core.home)."""
     database_url: str | None = None
     storage_dir: Path | None = None
     export_dir: Path | None = None

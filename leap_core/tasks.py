@@ -89,6 +89,29 @@ def _step(request: RunRequest, status: TaskStatus, rows: Sequence[ProcessingStag
     }[status]
 
 
+OUTPUT_KEYS = ("path", "srt", "vtt")
+"""The keys of a stage row's metadata that name a file it wrote."""
+
+
+def result(
+    rows: Sequence[ProcessingStage], recording: Recording, targets: Sequence[OutputTarget]
+) -> dict[str, Any]:
+    """What a finished task produced: the files its stages wrote and where the recording is published.
+
+    Uploads count whichever run made them (a retry that only re-ran one target still reports them all),
+    and a skipped recording says why instead of listing files it never made.
+    """
+    outputs: dict[str, str] = {}
+    for row in rows:
+        if row.status == "completed":
+            for key in OUTPUT_KEYS:
+                if row.details.get(key):
+                    outputs[row.stage if key == "path" else f"{row.stage}.{key}"] = str(row.details[key])
+    published = [{"platform": t.platform, "url": t.url, "video_id": t.video_id}
+                 for t in sorted(targets, key=lambda t: t.platform) if t.status is TargetStatus.UPLOADED]
+    return {"outputs": outputs, "published": published, "skip_reason": recording.skip_reason}
+
+
 def view(
     request: RunRequest, recording: Recording, rows: Sequence[ProcessingStage], targets: Sequence[OutputTarget]
 ) -> dict[str, Any]:
@@ -107,6 +130,7 @@ def view(
         "progress": 100 if status is TaskStatus.SUCCESS else round(100 * done / len(stages)),
         "step": _step(request, status, rows), "error": error, "created_at": request.created_at,
         "launched_at": request.launched_at, "finished_at": request.finished_at,
+        "result": result(rows, recording, targets) if status is TaskStatus.SUCCESS else None,
     }
 
 

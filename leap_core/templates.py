@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import regex
 from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SecurityError
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from leap_core import audit, preset_sandbox
 from leap_core.audit import Actor
-from leap_core.db.models import OutputTarget, Recording, Source, Template
+from leap_core.db.models import AutomationJob, OutputTarget, Recording, Source, Template
 from leap_core.db.types import utcnow
 from leap_core.errors import ValidationError
 from leap_core.preset_sandbox import PresetLimitError
@@ -364,3 +364,56 @@ def _retarget(session: Session, changed: Sequence[tuple[Recording, Template | No
             for r, t in changed for p in (t.targets if t else [])]
     if rows:
         session.execute(insert(OutputTarget), rows)
+
+
+# delete --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateUsers:
+    """What still refers to a template: recordings matched to it and automation jobs that run it."""
+
+    recording_ids: list[str]
+    job_names: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.recording_ids or self.job_names)
+
+    def describe(self) -> str:
+        parts = [f"{len(self.recording_ids)} recording(s)"] if self.recording_ids else []
+        parts += [f"automation job(s) {', '.join(self.job_names)}"] if self.job_names else []
+        return " and ".join(parts)
+
+
+def users_of(session: Session, template: Template) -> TemplateUsers:
+    recording_ids = list(session.scalars(select(Recording.id).where(
+        Recording.template_id == template.id, Recording.deleted_at.is_(None)).order_by(Recording.id)))
+    job_names = list(session.scalars(select(AutomationJob.name).where(AutomationJob.template_id == template.id)
+                                     .order_by(AutomationJob.name)))
+    return TemplateUsers(recording_ids, job_names)
+
+
+def delete_template(session: Session, actor: Actor, template: Template, force: bool) -> dict[str, Any]:
+    """Remove a template; refused while anything uses it unless `force`.
+
+    With force, recordings are detached (template None: they keep their targets and state, and the ones
+    not processed yet are rematched against the remaining templates) and the automation jobs that run it
+    are deleted with it: a job is a schedule *for* a template and has no meaning without one.
+    """
+    users = users_of(session, template)
+    if users and not force:
+        raise ValidationError(f"template {template.name!r} is used by {users.describe()}; "
+                              "change them first or delete with --force to detach them")
+    if users.recording_ids:
+        session.execute(update(Recording).where(Recording.id.in_(users.recording_ids))
+                        .values(template_id=None, updated_at=utcnow()))
+    if users.job_names:
+        session.execute(delete(AutomationJob).where(AutomationJob.template_id == template.id))
+    report = {"id": template.id, "name": template.name, "detached_recordings": users.recording_ids,
+              "deleted_automation_jobs": users.job_names}
+    audit.record(session, actor, "template.delete", "template", template.id, user_id=template.user_id,
+                 details={**report, "force": force})
+    session.delete(template)
+    session.flush()
+    rematch(session, actor, template.user_id, cause=f"template {template.name} deleted")
+    return report

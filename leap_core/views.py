@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, Source, Template, User
+from leap_core.states import RecordingStatus
+from leap_core.story import in_users_words
 
 
 def recording(r: Recording, targets: list[OutputTarget] | None = None) -> dict[str, Any]:
+    """The failed stage only while the recording is FAILED: the row keeps the stage after a retry (the
+    retry starts from it), and a recording done since must not read as failed somewhere."""
+    failed = r.status is RecordingStatus.FAILED
     view: dict[str, Any] = {
         "id": r.id, "partition_key": r.partition_key, "title": r.title, "status": r.status.value,
-        "failed_at_stage": r.failed_at_stage, "retry_count": r.retry_count, "error": r.error_message,
+        "failed_at_stage": r.failed_at_stage if failed else None, "retry_count": r.retry_count,
+        "error": in_users_words(r.error_message, r.source_name) if r.error_message else None,
         "skip_reason": r.skip_reason, "duration_s": r.duration_s, "recorded_at": r.recorded_at,
         "created_at": r.created_at, "source_name": r.source_name, "template_id": r.template_id,
         "archived_at": r.archived_at,

@@ -1,5 +1,6 @@
 """Asset checks: the stored outputs re-read and held to what their materialisation claimed."""
 
+import warnings
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from dagster import (
     AssetRecordsFilter,
     AssetsDefinition,
     MetadataValue,
+    PreviewWarning,
     asset_check,
 )
 
@@ -21,6 +23,10 @@ from leap_core.speech.transcript import Transcript
 from leap_dagster.assets.media import trimmed_video
 from leap_dagster.assets.speech import subtitles, topics, transcript
 from leap_dagster.partitions import recordings
+
+# Partitioned checks are a Dagster preview feature LEAP relies on knowingly (one check result per
+# recording); its warning would otherwise be printed by every code server and run worker start.
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=PreviewWarning)
 
 
 def _materialised(context: AssetCheckExecutionContext, asset: AssetsDefinition) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from leap_dagster.sensors import launcher_sensor, recording_failure_sensor, sour
 from leap_dagster.sensors.automation_reload import automation_reload_sensor
 from leap_dagster.sensors.cancel import cancel_sensor
 from leap_dagster.sensors.cleanup import disk_cleanup_sensor
+from leap_dagster.sensors.checks import check_sensor
 from leap_dagster.sensors.outbox import notification_outbox_sensor
 from leap_dagster.sensors.recovery import run_recovery_sensor
 from leap_dagster.sensors.retention import retention_sensor
@@ -34,7 +35,7 @@ def build_definitions() -> Definitions:
         jobs=[recording_pipeline, automation_run],
         sensors=[source_sync_sensor, launcher_sensor, recording_failure_sensor, cancel_sensor, run_recovery_sensor,
                  notification_outbox_sensor, retention_sensor, disk_cleanup_sensor,
-                 automation_reload_sensor, pool_limits_sensor],
+                 automation_reload_sensor, pool_limits_sensor, check_sensor],
         schedules=[notification_summary_schedule, credential_health_schedule, *load_automation_schedules()],
         resources={"leap": LeapResource()},
         executor=in_process_executor,

@@ -40,6 +40,12 @@ recording_pipeline = define_asset_job(
 )
 
 
+CHECKS_TAG, CHECKS_AFTER = "leap/checks", "after"
+"""On the launcher's runs, which plan no asset check: the check sensor runs them after the run (ADR 0032)."""
+CHECKS_OF_TAG = "leap/checks_of"
+"""On a run of only asset checks (no assets), started by the check sensor after the named run ended (ADR 0032)."""
+
+
 def assets_from(stage: str) -> list[AssetKey]:
     """The stage's asset and everything after it; an upload stage selects every target asset.
 

@@ -74,3 +74,4 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     # Intake's stability window (30 s by default) is the subject of tests/core/sources/test_intake.py, which
     # sets it; everywhere else a file written before the first sync is taken on the second, as a test expects.
     monkeypatch.setenv("LEAP_INTAKE_STABLE_SECONDS", "0")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # `leap init` records its home there

@@ -14,7 +14,7 @@ from leap_core.states import RecordingStatus
 recordings_app = typer.Typer(help="Your recordings.", no_args_is_help=True)
 audit_app = typer.Typer(help="Your activity log.", no_args_is_help=True)
 
-COLUMNS = ["id", "partition_key", "status", "failed_at_stage", "retry_count", "error"]
+COLUMNS = ["id", "partition_key", "status", "failed_at_stage", "skip_reason", "retry_count", "error"]
 
 
 def register(app: typer.Typer) -> None:

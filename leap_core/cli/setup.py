@@ -8,6 +8,7 @@ from leap_core.api import Leap
 from leap_core.bootstrap import init_embedded
 from leap_core.cli.output import JsonOption, emit
 from leap_core.pools import instance_pools
+from leap_core.home import remember_home
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -19,7 +20,10 @@ def register(app: typer.Typer) -> None:
 
 def init(as_json: bool = JsonOption) -> None:
     """Create the database, a demo admin user, an inbox folder and its template, and set the Dagster
-    instance's pool limits when DAGSTER_HOME is set (all idempotent)."""
+    instance's pool limits when DAGSTER_HOME is set (all idempotent).
+
+    The home it set up becomes the default of every later `leap` command without LEAP_HOME, from any folder.
+    """
     leap = Leap.from_env(prepare_schema=False)
     result = init_embedded(leap)
     dagster_home = leap.settings.dagster_home
@@ -27,7 +31,8 @@ def init(as_json: bool = JsonOption) -> None:
         result["pools"] = instance_pools("apply", dagster_home)["limits"]
     else:
         result["pools"] = "DAGSTER_HOME is not set: the daemon's pool_limits_sensor sets them"
-    emit(result, as_json)
+    emit({**result, "home": str(leap.settings.resolved_home), "config": str(remember_home(leap.settings.home))},
+         as_json)
 
 
 @db_app.command("upgrade")

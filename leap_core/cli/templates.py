@@ -19,14 +19,18 @@ COLUMNS = ["id", "name", "priority", "process_on_arrival", "exclude_blank", "tar
 
 def _presets(path: Path | None) -> dict[str, Any] | None:
     """Presets come from a JSON file: multi-line Jinja text does not fit on a command line."""
+    return _json_object(path, "{platform: {title, description, tags}}")
+
+
+def _json_object(path: Path | None, shape: str = "{...}") -> dict[str, Any] | None:
     if path is None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValidationError(f"cannot read presets from {path}: {type(exc).__name__}") from None
+        raise ValidationError(f"cannot read {path}: {type(exc).__name__}") from None
     if not isinstance(data, dict):
-        raise ValidationError(f"{path} must hold a JSON object: {{platform: {{title, description, tags}}}}")
+        raise ValidationError(f"{path} must hold a JSON object: {shape}")
     return data
 
 
@@ -67,6 +71,44 @@ def add(
 def _retention(days: int | None, delete_zoom_copy: bool) -> dict[str, object]:
     policy: dict[str, object] = {} if days is None else {"days": days}
     return {**policy, "delete_source_after_download": True} if delete_zoom_copy else policy
+
+
+@app.command("update")
+def update(
+    template: str,
+    target: list[str] = typer.Option([], "--target", help="Replace the targets: local, youtube or vk; repeat."),
+    process_on_arrival: bool | None = typer.Option(None, "--process-on-arrival/--wait-for-job"),
+    priority: int | None = typer.Option(None, help="When several templates match, the highest priority wins."),
+    exclude_blank: bool | None = typer.Option(None, "--exclude-blank/--keep-blank"),
+    language: str | None = typer.Option(None, help="Spoken language: a code (en, ru, ...) or auto."),
+    rules: Path | None = typer.Option(None, help="JSON file replacing the matching rules (see `templates show`)."),
+    presets: Path | None = typer.Option(None, help="JSON file replacing the presets: {platform: {...}} (Jinja)."),
+    trim: Path | None = typer.Option(None, help="JSON file replacing the trim settings."),
+    retention: Path | None = typer.Option(None, help="JSON file replacing the retention policy."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change only the given fields; recordings not processed yet are rematched against all your templates."""
+    changes: dict[str, Any] = {
+        "targets": target or None, "process_on_arrival": process_on_arrival, "priority": priority,
+        "exclude_blank": exclude_blank, "language": language,
+        "rules": _json_object(rules), "presets": _json_object(presets), "trim": _json_object(trim),
+        "retention": _json_object(retention),
+    }
+    given = {key: value for key, value in changes.items() if value is not None}
+    if not given:
+        raise typer.BadParameter("nothing to change: give at least one option")
+    emit(context.me().templates_api.update(template, **given), as_json, COLUMNS)
+
+
+@app.command("delete")
+def delete(
+    template: str,
+    force: bool = typer.Option(False, "--force", help="Detach the recordings that use it and delete its "
+                                                      "automation jobs instead of refusing."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete a template; refused while recordings or automation jobs use it (unless --force)."""
+    emit(context.me().templates_api.delete(template, force=force), as_json)
 
 
 @app.command("list")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leap_core import accounting, attempts, audit, retention
+from leap_core import accounting, attempts, audit, recordings, retention, story
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import OutputTarget, Recording, Source, User
@@ -25,6 +25,7 @@ from leap_core.sources.sync import open_client
 from leap_core.stages import DOWNLOAD, SUBTITLES, TOPICS, TRANSCRIBE, TRIM
 from leap_core.states import IN_FLIGHT
 from leap_core.storage import recording_files
+from leap_core.story import Story
 
 
 class Pipeline:
@@ -40,6 +41,11 @@ class Pipeline:
         if recording_id is None:
             raise NotFoundError(f"no recording has partition key {partition_key!r}")
         return recording_id
+
+    def story(self, recording_id: str) -> Story:
+        """LEAP's state of the recording in words, for the orchestrator's UI (leap_core.story)."""
+        with self.db.session() as session:
+            return story.tell(session, recording_id)
 
     def download(self, recording_id: str, run_id: str | None = None) -> StageOutcome:
         def fetch(stage_input: StageInput) -> StageOutput:

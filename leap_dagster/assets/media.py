@@ -29,7 +29,7 @@ def warm_transcriber_beside(context: AssetExecutionContext, leap: LeapResource) 
 )
 def raw_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
     warm_transcriber_beside(context, leap)
-    yield from stage_results(run_stage(context, leap, leap.pipeline().download))
+    yield from stage_results(context, leap, run_stage(context, leap, leap.pipeline().download))
 
 
 @asset(
@@ -39,4 +39,4 @@ def raw_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[Ma
 )
 def trimmed_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
     warm_transcriber_beside(context, leap)
-    yield from stage_results(run_stage(context, leap, leap.pipeline().trim))
+    yield from stage_results(context, leap, run_stage(context, leap, leap.pipeline().trim))

@@ -1,4 +1,8 @@
-"""Turning core outcomes into Dagster results, and core errors into clean step failures."""
+"""Turning core outcomes into Dagster results, and core errors into clean step failures.
+
+Every result also carries LEAP's own story of the recording (leap_dagster.story): its state, why it
+stopped, the user's file name and the published URLs.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from leap_core.errors import LeapError
 from leap_core.logs import log_context
 from leap_core.pipeline.runner import StageOutcome
 from leap_core.publishing.targets import TargetOutcome
+from leap_core.story import Story, in_users_words
 from leap_dagster.admission import admit_outside_launcher
 from leap_dagster.resources import LeapResource
+from leap_dagster.story import observe_not_requested, observe_stop, story_metadata
 
 OWNERS = ["team:leap"]
 log = logging.getLogger(__name__)
@@ -36,15 +42,27 @@ def as_metadata(data: dict[str, Any]) -> dict[str, Any]:
     return {key: _metadata_value(key, value) for key, value in data.items() if value is not None}
 
 
+def _story(leap: LeapResource, recording_id: str | None) -> Story | None:
+    """The story if it can be told; telling it never turns a stage's own result into a failure."""
+    if recording_id is None:
+        return None
+    try:
+        return leap.pipeline().story(recording_id)
+    except LeapError:
+        return None
+
+
 def run_stage(
     context: AssetExecutionContext, leap: LeapResource, call: Callable[[str, str], T]
 ) -> T:
     """Resolve the partition to a recording and run the core call; a LeapError fails the step cleanly.
 
     A run the launcher did not start is first admitted against the recording's owner (leap_dagster.admission).
-    Every LEAP log line the call writes carries the run, asset and recording ids (leap_core.logs.log_context).
+    Every LEAP log line the call writes carries the run, asset and recording ids (leap_core.logs.log_context);
+    a failure is first recorded on this asset and the later ones, in the user's words (leap_dagster.story).
     """
     asset = context.asset_key.to_user_string()
+    recording_id: str | None = None
     with log_context(run_id=context.run_id, asset=asset):
         try:
             recording_id = leap.pipeline().recording_id_for(context.partition_key)
@@ -56,20 +74,46 @@ def run_stage(
                 return outcome
         except LeapError as exc:
             log.warning("%s: failed: %s", asset, exc)
-            raise Failure(description=str(exc), metadata={"error": str(exc)}, allow_retries=False) from None
+            story = _story(leap, recording_id)
+            message = in_users_words(str(exc), story.source_name) if story else str(exc)
+            if story is not None:
+                observe_stop(context, story, message)
+            metadata = {"error": message, **(story_metadata(story) if story else {})}
+            raise Failure(description=message, metadata=metadata, allow_retries=False) from None
+        except Exception:
+            story = _story(leap, recording_id)
+            if story is not None:
+                observe_stop(context, story)
+            raise
 
 
-def stage_results(outcome: StageOutcome) -> Iterator[MaterializeResult]:
-    """A skipped recording materialises nothing, so the assets downstream of it are skipped too."""
+def stage_results(
+    context: AssetExecutionContext, leap: LeapResource, outcome: StageOutcome
+) -> Iterator[MaterializeResult]:
+    """A skipped recording materialises nothing, so the assets downstream of it are skipped too;
+    its observation says why on each of them."""
+    story = _story(leap, outcome.recording_id)
     if outcome.status == "skipped":
+        if story is not None:
+            observe_stop(context, story)
         return
-    yield MaterializeResult(metadata=as_metadata({**outcome.metadata, "elapsed_s": round(outcome.elapsed_s, 3)}))
+    yield MaterializeResult(metadata={
+        **as_metadata({**outcome.metadata, "elapsed_s": round(outcome.elapsed_s, 3)}),
+        **(story_metadata(story) if story else {}),
+    })
 
 
-def target_results(outcome: TargetOutcome) -> Iterator[MaterializeResult]:
+def target_results(
+    context: AssetExecutionContext, leap: LeapResource, outcome: TargetOutcome
+) -> Iterator[MaterializeResult]:
+    recording_id = leap.pipeline().recording_id_for(context.partition_key)
+    story = _story(leap, recording_id)
     if outcome.status in ("skipped", "not_requested"):
+        if story is not None:
+            (observe_stop if outcome.status == "skipped" else observe_not_requested)(context, story)
         return
-    yield MaterializeResult(metadata=as_metadata({
-        **outcome.metadata, "status": outcome.status, "video_id": outcome.video_id, "url": outcome.url,
-        "elapsed_s": round(outcome.elapsed_s, 3),
-    }))
+    yield MaterializeResult(metadata={
+        **as_metadata({**outcome.metadata, "status": outcome.status, "video_id": outcome.video_id,
+                       "url": outcome.url, "elapsed_s": round(outcome.elapsed_s, 3)}),
+        **(story_metadata(story) if story else {}),
+    })

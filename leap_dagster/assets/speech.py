@@ -18,7 +18,7 @@ from leap_dagster.resources import LeapResource
     description="What was said, with timings: transcript.json (segments, words, language).",
 )
 def transcript(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
-    yield from stage_results(run_stage(context, leap, leap.pipeline().transcribe))
+    yield from stage_results(context, leap, run_stage(context, leap, leap.pipeline().transcribe))
 
 
 @asset(
@@ -27,7 +27,7 @@ def transcript(context: AssetExecutionContext, leap: LeapResource) -> Iterator[M
     description="Summary, keywords and chapters (start, title) derived from the transcript: topics.json.",
 )
 def topics(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
-    yield from stage_results(run_stage(context, leap, leap.pipeline().topics))
+    yield from stage_results(context, leap, run_stage(context, leap, leap.pipeline().topics))
 
 
 @asset(
@@ -36,4 +36,4 @@ def topics(context: AssetExecutionContext, leap: LeapResource) -> Iterator[Mater
     description="Readable captions from the transcript: subtitles.srt and subtitles.vtt.",
 )
 def subtitles(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
-    yield from stage_results(run_stage(context, leap, leap.pipeline().subtitles))
+    yield from stage_results(context, leap, run_stage(context, leap, leap.pipeline().subtitles))

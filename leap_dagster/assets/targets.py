@@ -19,7 +19,7 @@ from leap_dagster.resources import LeapResource
     description="The local export: video, subtitles, transcript, topics and metadata.json in the export folder.",
 )
 def exported_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
-    yield from target_results(run_stage(context, leap, leap.pipeline().export_local))
+    yield from target_results(context, leap, run_stage(context, leap, leap.pipeline().export_local))
 
 
 def publish_to(leap: LeapResource, platform: str) -> Callable[[str, str], TargetOutcome]:
@@ -33,7 +33,7 @@ def publish_to(leap: LeapResource, platform: str) -> Callable[[str, str], Target
     description="The video on YouTube, with chapters, captions and playlist as the template's youtube preset says.",
 )
 def youtube_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
-    yield from target_results(run_stage(context, leap, publish_to(leap, "youtube")))
+    yield from target_results(context, leap, run_stage(context, leap, publish_to(leap, "youtube")))
 
 
 @asset(
@@ -42,4 +42,4 @@ def youtube_video(context: AssetExecutionContext, leap: LeapResource) -> Iterato
     description="The video on VK, with chapters in its description, as the template's vk preset says.",
 )
 def vk_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
-    yield from target_results(run_stage(context, leap, publish_to(leap, "vk")))
+    yield from target_results(context, leap, run_stage(context, leap, publish_to(leap, "vk")))

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from leap_core.db.models import Recording
 from leap_core.notifications import notify_recording_failed
+from leap_dagster.jobs import CHECKS_OF_TAG
 from leap_dagster.resources import LeapResource
 
 
@@ -13,8 +14,8 @@ from leap_dagster.resources import LeapResource
 def recording_failure_sensor(context: RunFailureSensorContext, leap: LeapResource) -> None:
     run = context.dagster_run
     key = run.tags.get("dagster/partition")
-    if key is None:
-        return
+    if key is None or CHECKS_OF_TAG in run.tags:
+        return  # a failed check run (leap_dagster.sensors.checks) says nothing about the recording's stages
     core = leap.get()
     with core.db.session() as session:
         recording_id = session.scalar(select(Recording.id).where(Recording.partition_key == key))

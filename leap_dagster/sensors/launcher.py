@@ -23,7 +23,7 @@ from leap_core import launcher
 from leap_core.audit import Actor
 from leap_core.config import default_quotas
 from leap_core.operations import request_due_parked
-from leap_dagster.jobs import assets_from, recording_pipeline
+from leap_dagster.jobs import CHECKS_AFTER, CHECKS_TAG, assets_from, recording_pipeline
 from leap_dagster.partitions import recordings
 from leap_dagster.resources import LeapResource
 
@@ -52,12 +52,13 @@ def _observe_runs(context: SensorEvaluationContext, leap: LeapResource) -> None:
 def _run_request(item: launcher.LaunchItem) -> RunRequest:
     tags = {
         "leap/user": item.user_id, "leap/recording": item.recording_id, "leap/request": str(item.request_id),
-        "leap/reason": item.reason,
+        "leap/reason": item.reason, CHECKS_TAG: CHECKS_AFTER,
         **({"leap/template": item.template_id} if item.template_id else {}),
         **({"leap/automation_job": item.automation_job_id} if item.automation_job_id else {}),
     }
+    # No checks in the run itself: the check sensor runs those of the stages that ran (ADR 0032).
     return RunRequest(run_key=item.run_key, partition_key=item.partition_key,
-                      asset_selection=assets_from(item.first_stage), tags=tags)
+                      asset_selection=assets_from(item.first_stage), asset_check_keys=[], tags=tags)
 
 
 @sensor(job=recording_pipeline, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,

@@ -112,6 +112,29 @@ def test_a_run_through_every_stage_and_target_is_a_success_at_100(alice: UserAPI
     assert (task["status"], task["progress"], task["step"], task["error"]) == ("SUCCESS", 100, "Done", None)
 
 
+def test_a_successful_task_carries_its_result_the_files_written_and_the_published_urls(
+    alice: UserAPI, recording_id: str, tmp_path: Path
+) -> None:
+    launch(alice, "run-1")
+    assert only_task(alice)["result"] is None  # nothing to report while it runs
+    for stage in PROCESSING_STAGES:
+        written = {"srt": str(tmp_path / "subtitles.srt"), "vtt": str(tmp_path / "subtitles.vtt")} \
+            if stage.name == "subtitles" else {"path": str(tmp_path / f"{stage.name}.out")}
+        alice.leap.pipeline.stages.run(recording_id, stage, lambda _, w=written: StageOutput(dict(w)), "run-1")
+    alice.leap.pipeline.targets.run(recording_id, "local",
+                                    lambda *_: Published("alice/r1", "file:///export/alice/r1", {}), "run-1")
+
+    result = only_task(alice)["result"]
+
+    assert result["outputs"] == {
+        "download": str(tmp_path / "download.out"), "trim": str(tmp_path / "trim.out"),
+        "transcribe": str(tmp_path / "transcribe.out"), "topics": str(tmp_path / "topics.out"),
+        "subtitles.srt": str(tmp_path / "subtitles.srt"), "subtitles.vtt": str(tmp_path / "subtitles.vtt"),
+    }
+    assert result["published"] == [{"platform": "local", "url": "file:///export/alice/r1", "video_id": "alice/r1"}]
+    assert result["skip_reason"] is None
+
+
 def test_canceling_a_pending_task_leaves_the_recording_failed_and_retryable(alice: UserAPI, recording_id: str) -> None:
     task = alice.tasks.cancel(only_task(alice)["id"])
 

@@ -44,9 +44,13 @@ def test_a_trimmed_lecture_records_its_cut_and_passes_the_duration_and_sync_chec
     demo: UserAPI, instance: DagsterInstance
 ) -> None:
     drop_lecture(demo, make_lecture())
+    check_runs: list[ExecuteInProcessResult] = []
 
-    (run,) = settle(instance)
+    (pipeline_run,) = settle(instance, checks=check_runs)
 
+    assert pipeline_run.get_asset_check_evaluations() == []  # planned in a run of their own, after it
+    (run,) = check_runs
+    assert run.dagster_run.tags["leap/checks_of"] == pipeline_run.run_id
     trim = trim_metadata(instance)
     assert {"input_duration", "output_duration", "kept", "cut_list_md", "speech_ratio", "mode", "method",
             "method_reason"} <= set(trim)

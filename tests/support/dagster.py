@@ -21,6 +21,7 @@ from dagster._core.execution.execute_in_process_result import ExecuteInProcessRe
 
 from leap_dagster.definitions import build_definitions, defs
 from leap_dagster.sensors import launcher_sensor, source_sync_sensor
+from leap_dagster.sensors.checks import check_sensor
 
 RESOURCES = dict(defs.resources or {})
 
@@ -55,20 +56,46 @@ def tick_launcher(instance: DagsterInstance) -> list[ExecuteInProcessResult]:
     apply_partition_requests(instance, result)
     job = defs.resolve_job_def("recording_pipeline")
     return [
-        job.execute_in_process(
-            partition_key=run.partition_key, asset_selection=run.asset_selection, instance=instance,
-            tags=run.tags, raise_on_error=False,
-        )
+        job.get_subset(asset_selection=set(run.asset_selection or []),
+                       asset_check_selection=set(run.asset_check_keys) if run.asset_check_keys is not None else None)
+        .execute_in_process(partition_key=run.partition_key, instance=instance, tags=run.tags, raise_on_error=False)
         for run in result.run_requests or []
     ]
 
 
-def settle(instance: DagsterInstance, rounds: int = 3) -> list[ExecuteInProcessResult]:
-    """Tick sync and launcher until nothing more happens (a file needs two scans to count as complete)."""
+CHECK_CURSOR = "leap-test-check-cursor"
+
+
+def tick_checks(instance: DagsterInstance) -> list[ExecuteInProcessResult]:
+    """One check-sensor tick, then the check runs it asked for (the cursor kept in the instance's KV store)."""
+    cursor = instance.run_storage.get_cursor_values({CHECK_CURSOR}).get(CHECK_CURSOR)
+    context = build_sensor_context(instance=instance, definitions=defs, resources=RESOURCES, cursor=cursor)
+    result = check_sensor(context)
+    assert isinstance(result, SensorResult)
+    if result.cursor is not None:
+        instance.run_storage.set_cursor_values({CHECK_CURSOR: result.cursor})
+    job = defs.resolve_job_def("recording_pipeline")
+    return [
+        job.get_subset(asset_selection=set(), asset_check_selection=set(run.asset_check_keys or [])).execute_in_process(
+            partition_key=run.partition_key, instance=instance, tags=run.tags, raise_on_error=False)
+        for run in result.run_requests or []
+    ]
+
+
+def settle(
+    instance: DagsterInstance, rounds: int = 3, checks: list[ExecuteInProcessResult] | None = None
+) -> list[ExecuteInProcessResult]:
+    """Tick sync and launcher until nothing more happens (a file needs two scans to count as complete).
+
+    The check runs that follow each ended run are executed too, and appended to `checks` when given.
+    """
     results: list[ExecuteInProcessResult] = []
     for _ in range(rounds):
         tick_sync(instance)
         results += tick_launcher(instance)
+        ran = tick_checks(instance)
+        if checks is not None:
+            checks += ran
     tick_launcher(instance)  # observes the runs' ends, releasing their concurrency slots
     return results
 
