@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leap_core.errors import MediaError
-from leap_core.media import cut, spans
+from leap_core.media import cut, smart_cut, spans
 from leap_core.media.probe import Keyframes, MediaInfo, probe
 from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, speech_bounds
 
@@ -125,14 +125,12 @@ def _choose(info: MediaInfo, config: TrimConfig) -> tuple[Method, str]:
     if not info.has_video:
         return "copy", "audio-only recording: audio packets copied"
     if info.video_codec not in cut.SMART_CUT_CODECS:
-        return "reencode", f"smart cut supports H.264 only, this video is {info.video_codec}"
+        return "reencode", f"smart cut supports H.264 and HEVC, this video is {info.video_codec}"
     if not info.fps:
-        return "reencode", "the video has no constant frame rate to cut on"
-    if info.b_frames:
-        return "reencode", "smart cut needs video without B-frames (frames stored out of display order)"
-    if not cut.can_smart_cut(info):
-        return "reencode", "smart cut needs the video as the file's first stream"
-    return "smart_cut", "frames from each cut to the next keyframe re-encoded, the rest copied"
+        return "reencode", "the video has no frame rate to cut on"
+    order = "with B-frames" if info.b_frames else "without B-frames"
+    return "smart_cut", (f"{info.video_codec} {order}: frames from each cut to the next keyframe re-encoded, "
+                         "the rest copied")
 
 
 def _write_audio_only(
@@ -154,19 +152,26 @@ def _write_audio_only(
 def _write(
     src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, workdir: Path, config: TrimConfig,
     progress: Progress | None,
-) -> tuple[Method, str]:
+) -> tuple[Method, str, list[spans.Span]]:
+    """Write the cut; returns the method, why, and the spans written (a smart cut may end some a few
+    frames early, inside their margin, to copy them whole)."""
     if not info.has_video:
-        return _write_audio_only(src, info, kept, out, config)
+        return (*_write_audio_only(src, info, kept, out, config), kept)
     method, reason = _choose(info, config)
     if method == "smart_cut":
         try:
-            reencoded = cut.smart_cut(src, info, kept, out, workdir, progress)
+            done = smart_cut.smart_cut(src, info, kept, out, workdir, progress,
+                                       slack=min(cut.END_SLACK_S, config.margin_s))
         except MediaError as exc:
             method, reason = "reencode", f"smart cut failed ({exc}); re-encoded instead"
         else:
-            return ("smart_cut", reason) if reencoded else ("copy", "every cut falls on a keyframe: copied")
+            moved = f"; {done.ends_moved} span end(s) moved up to {cut.END_SLACK_S:g} s earlier to a clean end" \
+                if done.ends_moved else ""
+            if not done.reencoded_pieces:
+                return "copy", f"every cut falls on a keyframe: copied{moved}", done.spans
+            return "smart_cut", f"{reason}; {done.reencoded_pieces} piece(s) re-encoded{moved}", done.spans
     cut.reencode(src, info, kept, out, workdir, progress)
-    return method, reason
+    return method, reason, kept
 
 
 def _stage(progress: Progress | None, start: float, share: float) -> Progress | None:
@@ -204,8 +209,8 @@ def trim(
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".leap-trim-", dir=out.parent) as workdir:
         partial = Path(workdir) / f"partial{out.suffix}"
-        method, reason = _write(src, info, kept, partial, Path(workdir), config,
-                                _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE))
+        method, reason, kept = _write(src, info, kept, partial, Path(workdir), config,
+                                      _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE))
         written = probe(partial)
         os.replace(partial, out)
     if progress is not None:
