@@ -3,6 +3,8 @@
     .venv/bin/python bench/trim.py --minutes 60                # the issue's 60-minute 720p lecture
     .venv/bin/python bench/trim.py --minutes 60 --pace dense   # a pause to cut after every sentence
     .venv/bin/python bench/trim.py --quick                     # 3 minutes, for a smoke run
+    .venv/bin/python bench/trim.py --encodings 5               # every encoding of tests/fixtures, 5 min each
+    .venv/bin/python bench/trim.py --blank-hours 3             # how long a 3-hour blank file takes to judge
 
 The lecture is generated (espeak sentences, 30 s of silence at each end, pink noise at -50 dBFS,
 testsrc2 720p H.264 without B-frames, keyframes every 10 s, AAC) and cached in tests/.media-cache.
@@ -36,7 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from leap_core.media.ffmpeg import ffmpeg_binary  # noqa: E402
 from leap_core.media.trim import TrimConfig, trim  # noqa: E402
-from tests.fixtures.media import DEFAULT_SENTENCES, Lecture, LectureSpec, make_lecture  # noqa: E402
+from tests.fixtures.media import (  # noqa: E402
+    DEFAULT_SENTENCES,
+    ENCODINGS,
+    Lecture,
+    LectureSpec,
+    make_lecture,
+)
 
 PACES = {"lecture": {"gap": 0.6, "pause_every": 10, "pause": 8.0}, "dense": {"gap": 5.0}}
 SECONDS_PER_SENTENCE = {"lecture": 4.4, "dense": 8.5}
@@ -228,6 +236,44 @@ def memory_table(runs: dict[float, dict[str, TrimRun]]) -> list[str]:
     return lines
 
 
+def blank_table(hours: float, tmp: Path) -> list[str]:
+    """A long recording with no speech at all: the time from start to the blank verdict, fresh process."""
+    from tests.fixtures.media import make_blank
+
+    print(f"generating a {hours:g}-hour blank recording (cached)...", file=sys.stderr)
+    path = make_blank(hours * 3600)
+    lines = ["| blank file | mode | wall s | CPU s | status | VAD read s | reason |", "|---|---|---|---|---|---|---|"]
+    for mode in ("head_tail", "pauses"):
+        run = trim_in_child(path, tmp / f"blank-{mode}.mp4", mode, tmp)
+        heard = float(run.result["analysed_seconds"])  # type: ignore[arg-type]
+        lines.append(f"| {hours:g} h | {mode} | {run.timing.wall:.2f} | {run.timing.cpu:.2f} | {run.result['status']} "
+                     f"| {heard:.0f} | {run.result['method_reason']} |")
+    return lines
+
+
+def encodings_table(minutes: float, slice_s: float, tmp: Path) -> list[str]:
+    """head_tail against the floor and pauses against a veryfast re-encode, on every encoding people record
+    in (same run, same 720p lecture content), with the method each trim chose."""
+    lines = ["| encoding | floor s | head_tail s | ÷ floor | veryfast re-encode s | pauses s | veryfast ÷ pauses | "
+             "methods (head_tail / pauses) |", "|---|---|---|---|---|---|---|---|"]
+    for encoding in ENCODINGS:
+        fps = 30 if encoding in ("obs", "phone_vfr") else 25
+        print(f"generating the {encoding} lecture (cached)...", file=sys.stderr)
+        lecture = make_lecture(lecture_spec(minutes, "lecture", noise_dbfs=-50.0, encoding=encoding, fps=fps))
+        head_tail = trim_in_child(lecture.path, tmp / f"{encoding}-ht.mp4", "head_tail", tmp)
+        pauses = trim_in_child(lecture.path, tmp / f"{encoding}-p.mp4", "pauses", tmp)
+        decode, copy = floor(lecture.path, head_tail.result["kept"][0], tmp)  # type: ignore[index]
+        floor_wall = decode.wall + copy.wall
+        veryfast = full_reencode(lecture.path, lecture.duration, slice_s, "veryfast", tmp)
+        spans = len(pauses.result["kept"])  # type: ignore[arg-type]
+        lines.append(
+            f"| {encoding} | {floor_wall:.2f} | {head_tail.timing.wall:.2f} | {head_tail.timing.wall / floor_wall:.2f}x "
+            f"| {veryfast.wall:.1f} | {pauses.timing.wall:.2f} | {veryfast.wall / pauses.timing.wall:.1f}x | "
+            f"{head_tail.result['method']} / {pauses.result['method']} ({spans} spans) |")
+        print(lines[-1], file=sys.stderr)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=20.0, help="length of the main lecture")
@@ -236,7 +282,19 @@ def main() -> None:
     parser.add_argument("--pace", choices=sorted(PACES), default="lecture", help="where the pauses fall")
     parser.add_argument("--no-unsilence", action="store_true", help="skip unsilence (18 min on 60 minutes)")
     parser.add_argument("--quick", action="store_true", help="3 and 2 minutes, a 20 s re-encode slice")
+    parser.add_argument("--encodings", type=float, default=0.0, help="minutes: only the per-encoding table")
+    parser.add_argument("--blank-hours", type=float, default=0.0, help="hours: only the blank-file timing")
     args = parser.parse_args()
+    if args.encodings or args.blank_hours:
+        with tempfile.TemporaryDirectory() as name:
+            start_load = load()
+            if args.encodings:
+                table = encodings_table(args.encodings, args.slice, Path(name))
+                print(f"\n{args.encodings:g}-minute 720p lectures, pace lecture, load {start_load} -> {load()}\n")
+                print("\n".join(table))
+            if args.blank_hours:
+                print("\n".join(blank_table(args.blank_hours, Path(name))))
+        return
     minutes, small, slice_s = (3.0, 2.0, 20.0) if args.quick else (args.minutes, args.small_minutes, args.slice)
     print(f"generating {small:g}- and {minutes:g}-minute 720p lectures (cached)...", file=sys.stderr)
     lectures = {m: make_lecture(lecture_spec(m, args.pace, noise_dbfs=-50.0)) for m in (small, minutes)}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+import av.container
 import numpy as np
 from faster_whisper.vad import get_vad_model
 
@@ -44,6 +45,12 @@ scored side by side while this thread decodes the next (the machine LEAP targets
 SCORING_BLOCK = WINDOW * 500
 """16 s: with blocks scored side by side each model call's working memory counts twice, so they are smaller."""
 
+SAMPLING_MIN_S = 600.0
+"""Recordings at least this long are sampled for speech before being read: a blank one is then judged
+from the samples alone, whatever its length (a 3-hour blank recording took 85 s to read whole)."""
+SAMPLE_S = 2.0
+SAMPLE_SPACING_MIN_S = 10.0
+
 Span = tuple[float, float]
 
 
@@ -65,6 +72,8 @@ class SpeechAnalysis:
     analysed_s: float
     speech_seconds: float
     """Exact when every second was analysed (`analysed_s` covers the file), else extrapolated from samples."""
+    samples: int = 0
+    """Set when the verdict came from this many samples spread over the file (nothing sounded like speech)."""
 
 
 def _blocks(
@@ -287,3 +296,51 @@ def speech_bounds(
     if progress is not None:
         progress(1.0)
     return SpeechAnalysis(head_spans + tail_spans, head.end + sampled + duration_s - tail_start, speech)
+
+
+def _sample(container: av.container.InputContainer, stream: av.AudioStream, at: float, origin: float) -> np.ndarray:
+    """`SAMPLE_S` of mono 16 kHz audio from the audio packet at or before `at`: a seek in the open file
+    (opening a 3-hour MP4 once per sample would cost more than decoding the samples)."""
+    assert stream.time_base is not None
+    container.seek(int((at + origin) / stream.time_base), stream=stream, backward=True)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=VAD_RATE)
+    wanted = round(SAMPLE_S * VAD_RATE)
+    pieces: list[np.ndarray] = []
+    held = 0
+    for frame in container.decode(stream):
+        for out in resampler.resample(frame):
+            pieces.append(out.to_ndarray()[0])
+            held += out.samples
+        if held >= wanted:
+            break
+    return np.concatenate(pieces)[:wanted] if pieces else np.empty(0, dtype=np.float32)
+
+
+def sampled_blank(
+    path: Path, duration_s: float, enough_speech_s: float, settings: VadSettings = VadSettings()
+) -> SpeechAnalysis | None:
+    """A blank verdict from samples, or None when any sample sounds like speech (then the caller reads the
+    file as usual, which confirms or refutes it).
+
+    Samples are `SAMPLE_S` long and at most `enough_speech_s` apart, so any stretch of speech long enough
+    to make the recording not blank overlaps one; a sample "sounds like speech" from a single window at
+    the VAD's lower threshold, so quiet or brief speech still sends the file to be read whole."""
+    if duration_s < SAMPLING_MIN_S:
+        return None
+    spacing = max(min(enough_speech_s, duration_s / 4), SAMPLE_SPACING_MIN_S)
+    count = max(1, int(duration_s // spacing))
+    sampled = 0.0
+    with open_media(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path.name}: has no audio stream, so speech cannot be detected")
+        stream = container.streams.audio[0]
+        origin = container.start_time / av.time_base if container.start_time else 0.0
+        try:
+            for index in range(count):
+                data = _sample(container, stream, (index + 0.5) * duration_s / count - SAMPLE_S / 2, origin)
+                if len(data) and float(_probabilities(data).max()) >= settings.neg_threshold:
+                    return None
+                sampled += len(data) / VAD_RATE
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{path.name}: audio cannot be decoded ({exc.strerror})") from None
+    return SpeechAnalysis([], sampled, 0.0, samples=count)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leap_core.errors import MediaError
 from leap_core.media import cut, smart_cut, spans
 from leap_core.media.probe import Keyframes, MediaInfo, probe
-from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, speech_bounds
+from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, sampled_blank, speech_bounds
 
 ANALYSIS_SHARE = 0.5
 """Part of the progress bar given to speech analysis; the cut takes the rest."""
@@ -86,14 +86,20 @@ def output_path_for(dst: Path, info: MediaInfo) -> Path:
 def _blank_reason(info: MediaInfo, speech: SpeechAnalysis | None, config: TrimConfig) -> str | None:
     if info.duration_s < config.min_duration_s:
         return f"{info.duration_s:.1f} s is shorter than the {config.min_duration_s:g} s minimum"
+    if speech is not None and speech.samples:
+        return f"no speech in {speech.samples} samples spread over the recording ({speech.analysed_s:.0f} s heard)"
     if speech is not None and speech.speech_seconds < config.blank_min_speech_s:
         return f"only {speech.speech_seconds:.1f} s of speech (needs {config.blank_min_speech_s:g} s)"
     return None
 
 
 def _analyse(src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None) -> SpeechAnalysis:
-    """head_tail needs only the first and last speech, so it reads the ends; pauses reads it all."""
+    """A long recording is sampled first, so a blank one costs the samples only; otherwise head_tail needs
+    only the first and last speech, so it reads the ends, and pauses reads it all."""
     vad = VadSettings(min_speech_s=config.min_speech_s)
+    blank = sampled_blank(src, info.duration_s, config.blank_min_speech_s, vad)
+    if blank is not None:
+        return blank
     if config.mode == "head_tail":
         return speech_bounds(src, info.duration_s, config.blank_min_speech_s, vad, progress)
     return detect_speech(src, info.duration_s, vad, progress)
