@@ -267,7 +267,8 @@ def encodings_table(minutes: float, slice_s: float, tmp: Path) -> list[str]:
         veryfast = full_reencode(lecture.path, lecture.duration, slice_s, "veryfast", tmp)
         spans = len(pauses.result["kept"])  # type: ignore[arg-type]
         lines.append(
-            f"| {encoding} | {floor_wall:.2f} | {head_tail.timing.wall:.2f} | {head_tail.timing.wall / floor_wall:.2f}x "
+            f"| {encoding} | {floor_wall:.2f} | {head_tail.timing.wall:.2f} "
+            f"| {head_tail.timing.wall / floor_wall:.2f}x "
             f"| {veryfast.wall:.1f} | {pauses.timing.wall:.2f} | {veryfast.wall / pauses.timing.wall:.1f}x | "
             f"{head_tail.result['method']} / {pauses.result['method']} ({spans} spans) |")
         print(lines[-1], file=sys.stderr)
