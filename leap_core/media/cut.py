@@ -55,7 +55,7 @@ AUDIO_ENCODER = {"acodec": "aac", "aac_coder": "fast", "audio_bitrate": "128k"}
 """The default AAC coder takes 3 s per 4 minutes of mono 16 kHz; `fast` halves that, audibly the same."""
 
 
-def copy_audio(src: Path, info: MediaInfo, span: Span, out: Path) -> None:
+def copy_audio(src: Path, info: MediaInfo, span: Span, out: Path, track: int = 0) -> None:
     """Copy one span of audio packets: from the first packet at or after the cut to the last that starts
     half a packet before the span ends.
 
@@ -65,18 +65,19 @@ def copy_audio(src: Path, info: MediaInfo, span: Span, out: Path) -> None:
     """
     start, end = span
     packet = (info.audio_frame_size or 0) / (info.sample_rate or 48_000)
-    stream = ffmpeg.input(str(src), ss=f"{start:.6f}")["a:0"]
+    stream = ffmpeg.input(str(src), ss=f"{start:.6f}")[f"a:{track}"]
     ff.run(stream.output(str(out), t=f"{end - start - packet / 2:.6f}", acodec="copy", copypriorss=0, f="mp4"),
            f"copying the audio of {src.name}")
 
 
-def encode_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path) -> None:
-    """Re-encode the kept spans of the audio to AAC, cut to the sample (no drift across many cuts)."""
+def encode_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path, tracks: list[int] | None = None) -> None:
+    """Re-encode the kept spans of the audio to AAC, cut to the sample (no drift across many cuts); several
+    tracks are mixed."""
     rate = info.sample_rate or 48_000
     channels = 1 if samples.layout_for(info.channels) == "mono" else 2
     pcm = ffmpeg.input("pipe:", f=samples.PCM_FORMAT, ar=rate, ac=channels)
-    ff.run_fed(pcm.output(str(out), f="mp4", **AUDIO_ENCODER), samples.kept_pcm(src, spans, rate, info.channels),
-               f"re-encoding the audio of {src.name}")
+    kept = samples.mixed_pcm(src, spans, rate, info.channels, tracks or [0])
+    ff.run_fed(pcm.output(str(out), f="mp4", **AUDIO_ENCODER), kept, f"re-encoding the audio of {src.name}")
 
 
 @dataclass(frozen=True)
@@ -262,17 +263,20 @@ def _concat_list(pieces: list[Piece], out: Path) -> None:
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def kept_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path) -> Path:
-    """The kept audio: packets copied for one span, else re-encoded to the sample."""
-    if len(spans) == 1 and info.audio_codec in MP4_AUDIO_CODECS:
-        copy_audio(src, info, spans[0], out)
+def kept_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path, tracks: list[int] | None = None) -> Path:
+    """The kept audio of `tracks` (default the first): packets copied for one span of one track, else
+    re-encoded to the sample (several tracks mixed)."""
+    tracks = tracks or [0]
+    if len(spans) == 1 and len(tracks) == 1 and info.audio_codec in MP4_AUDIO_CODECS:
+        copy_audio(src, info, spans[0], out, tracks[0])
     else:
-        encode_audio(src, info, spans, out)
+        encode_audio(src, info, spans, out, tracks)
     return out
 
 
 def reencode(
-    src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None
+    src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None,
+    tracks: list[int] | None = None,
 ) -> None:
     """Decode and re-encode every kept frame: slow, but takes any video ffmpeg can read (any codec, any
     stream order), one span to a piece so the number of cuts is unlimited."""
@@ -283,7 +287,7 @@ def reencode(
         _encode(frames, source, job, VIDEO_ENCODER)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        audio = pool.submit(kept_audio, src, info, spans, workdir / "audio.m4a")
+        audio = pool.submit(kept_audio, src, info, spans, workdir / "audio.m4a", tracks)
         encode_all(src, info, jobs, sink, progress)
         audio_path = audio.result()
     listing = workdir / "video.txt"

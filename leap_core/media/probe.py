@@ -47,6 +47,8 @@ class MediaInfo:
     channels: int | None
     audio_frame_size: int | None
     """Samples per audio packet (1024 for AAC): a stream copy can only cut audio at this granularity."""
+    audio_tracks: int = 1
+    """Audio streams in the file: OBS and some Zoom exports record desktop and microphone apart."""
 
     @property
     def frame_duration(self) -> float:
@@ -131,6 +133,7 @@ def probe(path: Path) -> MediaInfo:
             sample_rate=audio.codec_context.sample_rate if audio else None,
             channels=audio.codec_context.channels if audio else None,
             audio_frame_size=(audio.codec_context.frame_size or None) if audio else None,
+            audio_tracks=len(container.streams.audio),
         )
 
 

@@ -118,8 +118,11 @@ class _Output:
         audio_in = audio.streams.audio[0]
         self.audio = output.add_stream_from_template(audio_in)
         self._audio_packets = (p for p in audio.demux(audio_in) if p.dts is not None)
-        self._audio_base = audio_in.time_base or Fraction(1, 48_000)
+        self._audio_scale = float(audio_in.time_base or Fraction(1, 48_000))
+        self._scale = float(self.base)
         self._held: av.Packet | None = None
+        self._held_at = float("-inf")
+        """When the held audio packet decodes: checked per video packet, so kept as a float (no Fractions)."""
         self._end = end
         rate = source.average_rate or source.guessed_rate or Fraction(25)
         self.step = max(1, round(1 / (rate * self.base)))
@@ -127,26 +130,30 @@ class _Output:
 
     def _audio_until(self, seconds: float) -> None:
         """Mux the audio packets that decode before `seconds`: interleaving keeps the muxer's buffer small."""
+        if self._held is not None and self._held_at > seconds:
+            return
         while True:
             packet = self._held or next(self._audio_packets, None)
             self._held = None
             if packet is None:
                 return
             assert packet.dts is not None
-            if float(packet.dts * self._audio_base) > seconds:
-                self._held = packet
+            if packet.dts * self._audio_scale > seconds:
+                self._held, self._held_at = packet, packet.dts * self._audio_scale
                 return
             middle = (packet.pts or 0) + (packet.duration or 0) / 2
-            if float(middle * self._audio_base) > self._end:
+            if middle * self._audio_scale > self._end:
                 continue  # AAC pads its last packet: more than half of it past the video's end would outlast it
             packet.stream = self.audio
             self.output.mux(packet)
 
-    def video_packet(self, packet: av.Packet, pts: int, key: bool) -> None:
+    def video_packet(self, packet: av.Packet, pts: int, key: bool, fresh: bool) -> None:
+        """Mux one video packet at `pts`; `fresh` packets were made here (a demuxed one has its time base)."""
         dts = self._times.next(pts)
-        self._audio_until(float(dts * self.base) + 0.5)
-        packet.pts, packet.dts, packet.time_base = pts, dts, self.base
-        packet.duration, packet.is_keyframe = self.step, key
+        self._audio_until(dts * self._scale + 0.5)
+        packet.pts, packet.dts = pts, dts
+        if fresh:
+            packet.time_base, packet.duration, packet.is_keyframe = self.base, self.step, key
         packet.stream = self.video
         self.output.mux(packet)
 
@@ -170,7 +177,7 @@ def write(src: Path, placed: list[Placed], audio: Path, out: Path, layout: Layou
                         pts, key = packet.pts + item.offset, packet.is_keyframe
                         if index == 0:
                             packet = av.Packet(layout.parameter_sets + bytes(packet))
-                        sink.video_packet(packet, pts, key)
+                        sink.video_packet(packet, pts, key, index == 0)
                 else:
                     # Before copied frames, end the re-encoded sequence: an open GOP's keyframe is not an IDR,
                     # and without this its picture order counts would follow the head's (frames dropped).
@@ -179,7 +186,7 @@ def write(src: Path, placed: list[Placed], audio: Path, out: Path, layout: Layou
                     with item.piece.path.open("rb") as handle:
                         for index, (data, pts, key) in enumerate(_encoded(item.piece, handle)):
                             tail = layout.end_of_sequence if ends and index == last else b""
-                            sink.video_packet(av.Packet(data + tail), pts + item.offset, key)
+                            sink.video_packet(av.Packet(data + tail), pts + item.offset, key, True)
             sink.finish()
         except av.error.FFmpegError as exc:
             raise MediaError(f"writing the cut video failed: {exc.strerror}") from None
