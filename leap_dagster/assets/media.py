@@ -38,4 +38,4 @@ def raw_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[Ma
 )
 def trimmed_video(context: AssetExecutionContext, leap: LeapResource) -> Iterator[MaterializeResult]:
     warm_transcriber_beside(context, leap)
-    yield from stage_results(run_stage(context, leap, leap.pipeline().trim))
+    yield from stage_results(run_stage(context, leap, leap.pipeline().trim), context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, AssetObservation, Failure, MaterializeResult, MetadataValue
 
 from leap_core.errors import LeapError
 from leap_core.pipeline.runner import StageOutcome
@@ -48,9 +48,15 @@ def run_stage(
         raise Failure(description=str(exc), metadata={"error": str(exc)}, allow_retries=False) from None
 
 
-def stage_results(outcome: StageOutcome) -> Iterator[MaterializeResult]:
-    """A skipped recording materialises nothing, so the assets downstream of it are skipped too."""
+def stage_results(outcome: StageOutcome, context: AssetExecutionContext | None = None) -> Iterator[MaterializeResult]:
+    """A skipped recording materialises nothing, so the assets downstream of it are skipped too; the skip is
+    logged and observed (its metadata, the reason with it, on the asset's page) so the UI says why."""
     if outcome.status == "skipped":
+        if context is not None and outcome.metadata:
+            reason = outcome.metadata.get("method_reason") or outcome.metadata.get("reason") or "skipped"
+            context.log.warning(f"{outcome.stage}: recording {outcome.recording_id} skipped: {reason}")
+            context.log_event(AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                               metadata=as_metadata({**outcome.metadata, "skipped": True})))
         return
     yield MaterializeResult(metadata=as_metadata({**outcome.metadata, "elapsed_s": round(outcome.elapsed_s, 3)}))
 
