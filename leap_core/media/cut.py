@@ -160,14 +160,22 @@ class _Frames:
 
 
 def _encode(frames: Iterator[av.VideoFrame], source: av.VideoStream, job: Encode, options: dict[str, str]) -> None:
-    """H.264 in a video-only MP4, timestamps from zero, the source's picture size and frame rate."""
+    """H.264 in a video-only MP4, the source's picture size, each frame at its own time from the span's
+    start: a variable frame rate stays variable (renumbering frames at an average rate is what
+    drifts audio from video after cutting VFR screen recordings)."""
     rate = source.average_rate or source.guessed_rate or Fraction(25)
+    base = source.time_base or Fraction(1, 90_000)
     with av.open(str(job.out), mode="w", format="mp4") as output:
         stream = output.add_stream("libx264", rate=rate, options=options)
         stream.width, stream.height, stream.pix_fmt = source.codec_context.width, source.codec_context.height, "yuv420p"
-        for index, frame in enumerate(frames):
+        stream.codec_context.time_base = base
+        began = getattr(source.container, "start_time", None)
+        origin = began / av.time_base if began else 0.0
+        start = round((job.start + origin) / base)
+        for frame in frames:
             picture = frame.reformat(format="yuv420p")
-            picture.pts, picture.time_base, picture.pict_type = index, 1 / rate, av.video.frame.PictureType.NONE
+            picture.pts, picture.time_base = max((frame.pts or 0) - start, 0), base
+            picture.pict_type = av.video.frame.PictureType.NONE
             output.mux(stream.encode(picture))
         output.mux(stream.encode(None))
 
@@ -259,7 +267,9 @@ def _quoted(path: Path) -> str:
 def _concat_list(pieces: list[Piece], out: Path) -> None:
     lines = []
     for piece in pieces:
-        lines += [f"file {_quoted(piece.path)}", f"duration {piece.duration:.6f}"]
+        # inpoint 0: a piece's timestamps count from the span's start, not from its first frame (with a
+        # variable frame rate the first frame may come a little after the start).
+        lines += [f"file {_quoted(piece.path)}", "inpoint 0", f"duration {piece.duration:.6f}"]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

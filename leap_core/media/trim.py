@@ -153,8 +153,9 @@ def _choose(info: MediaInfo, config: TrimConfig) -> tuple[Method, str]:
     if not info.fps:
         return "reencode", "the video has no frame rate to cut on"
     order = "with B-frames" if info.b_frames else "without B-frames"
-    return "smart_cut", (f"{info.video_codec} {order}: frames from each cut to the next keyframe re-encoded, "
-                         "the rest copied")
+    rate = ", variable frame rate (every frame keeps its time)" if info.vfr else ""
+    return "smart_cut", (f"{info.video_codec} {order}{rate}: frames from each cut to the next keyframe "
+                         "re-encoded, the rest copied")
 
 
 def _write_audio_only(

@@ -118,3 +118,18 @@ def test_annexb_packets_become_length_prefixed() -> None:
     packet = b"\x00\x00\x00\x01\x67AB\x00\x00\x01\x68C\x00\x00\x00\x01\x65DEF"
     assert bitstream.annexb_units(packet) == [b"\x67AB", b"\x68C", b"\x65DEF"]
     assert bitstream.from_annexb(packet, 4) == b"\x00\x00\x00\x03\x67AB\x00\x00\x00\x02\x68C\x00\x00\x00\x04\x65DEF"
+
+
+def test_probe_tells_a_variable_frame_rate_from_a_constant_one() -> None:
+    from leap_core.media.probe import probe
+
+    assert probe(make_lecture(spec("phone_vfr")).path).vfr
+    assert not any(probe(make_lecture(spec(name)).path).vfr for name in ("ultrafast", "medium", "obs", "hevc"))
+
+
+def test_a_variable_frame_rate_survives_a_full_re_encode_frame_exactly(tmp_path: Path) -> None:
+    lecture = make_lecture(spec("phone_vfr"))
+    config = TrimConfig.model_validate({**CONFIG, "mode": "pauses", "method": "reencode"})
+    result = trim(lecture.path, tmp_path / "out.mp4", config)
+    assert result.method == "reencode"
+    assert_cut_exactly(lecture, result, spec("phone_vfr").fps)
