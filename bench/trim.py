@@ -5,6 +5,7 @@
     .venv/bin/python bench/trim.py --quick                     # 3 minutes, for a smoke run
     .venv/bin/python bench/trim.py --encodings 5               # every encoding of tests/fixtures, 5 min each
     .venv/bin/python bench/trim.py --blank-hours 3             # how long a 3-hour blank file takes to judge
+    .venv/bin/python bench/trim.py --vfr-hours 2               # A/V offset after pause cutting 2 h of VFR
 
 The lecture is generated (espeak sentences, 30 s of silence at each end, pink noise at -50 dBFS,
 testsrc2 720p H.264 without B-frames, keyframes every 10 s, AAC) and cached in tests/.media-cache.
@@ -22,6 +23,7 @@ through an `ffmpeg` shim that adapts its options to ffmpeg 7+; install it with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -251,6 +253,34 @@ def blank_table(hours: float, tmp: Path) -> list[str]:
     return lines
 
 
+def vfr_table(hours: float, tmp: Path) -> list[str]:
+    """Pause cutting a long variable-frame-rate recording (phone-like, 30 fps with frames dropped, B-frames;
+    64x64 so hours are cheap to make): how far any output frame is from where the cut list puts it, which is
+    also the A/V offset (the audio is cut at the same instants to the sample)."""
+    import av
+
+    print(f"generating a {hours:g}-hour VFR lecture (cached)...", file=sys.stderr)
+    spec = dataclasses.replace(lecture_spec(hours * 60), size="64x64", fps=30, gop=60, encoding="phone_vfr")
+    lecture = make_lecture(spec)
+    run = trim_in_child(lecture.path, tmp / "vfr.mp4", "pauses", tmp)
+    kept = [(float(s), float(e)) for s, e in run.result["kept"]]  # type: ignore[union-attr]
+    with av.open(str(lecture.path)) as container:
+        source = [float(f.time) for f in container.decode(video=0)]
+    with av.open(str(tmp / "vfr.mp4")) as container:
+        written = [float(f.time) for f in container.decode(video=0)]
+    quarter = 0.25 / 30
+    expected, offset = [], 0.0
+    for start, end in kept:
+        expected += [at - start + offset for at in source if start - quarter <= at < end - quarter]
+        offset += end - start
+    worst = max(abs(a - b) for a, b in zip(written, expected, strict=False))
+    last = abs(written[-1] - expected[-1])
+    return ["| VFR input | spans | frames out / expected | worst frame offset ms | at the end ms | wall s | method |",
+            "|---|---|---|---|---|---|---|",
+            f"| {lecture.duration / 3600:.2f} h | {len(kept)} | {len(written)} / {len(expected)} "
+            f"| {worst * 1000:.1f} | {last * 1000:.1f} | {run.timing.wall:.1f} | {run.result['method']} |"]
+
+
 def encodings_table(minutes: float, slice_s: float, tmp: Path) -> list[str]:
     """head_tail against the floor and pauses against a veryfast re-encode, on every encoding people record
     in (same run, same 720p lecture content), with the method each trim chose."""
@@ -285,8 +315,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 and 2 minutes, a 20 s re-encode slice")
     parser.add_argument("--encodings", type=float, default=0.0, help="minutes: only the per-encoding table")
     parser.add_argument("--blank-hours", type=float, default=0.0, help="hours: only the blank-file timing")
+    parser.add_argument("--vfr-hours", type=float, default=0.0, help="hours: only the VFR A/V offset")
     args = parser.parse_args()
-    if args.encodings or args.blank_hours:
+    if args.encodings or args.blank_hours or args.vfr_hours:
         with tempfile.TemporaryDirectory() as name:
             start_load = load()
             if args.encodings:
@@ -295,6 +326,8 @@ def main() -> None:
                 print("\n".join(table))
             if args.blank_hours:
                 print("\n".join(blank_table(args.blank_hours, Path(name))))
+            if args.vfr_hours:
+                print("\n".join(vfr_table(args.vfr_hours, Path(name))))
         return
     minutes, small, slice_s = (3.0, 2.0, 20.0) if args.quick else (args.minutes, args.small_minutes, args.slice)
     print(f"generating {small:g}- and {minutes:g}-minute 720p lectures (cached)...", file=sys.stderr)
