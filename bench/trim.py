@@ -268,7 +268,7 @@ def vfr_table(hours: float, tmp: Path) -> list[str]:
         source = [float(f.time) for f in container.decode(video=0)]
     with av.open(str(tmp / "vfr.mp4")) as container:
         written = [float(f.time) for f in container.decode(video=0)]
-    from leap_core.media.probe import probe  # noqa: PLC0415
+    from leap_core.media.probe import probe
 
     quarter = 0.25 / (probe(lecture.path).fps or 30)  # the cut's own tolerance: its average frame rate
     expected, offset = [], 0.0
