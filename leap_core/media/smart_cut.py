@@ -110,7 +110,9 @@ def plan(
     return result
 
 
-def _placed(gops: Gops, plan: Plan, encoded: dict[Path, remux.Encoded]) -> list[remux.Placed]:
+def _placed(gops: Gops, plan: Plan, encoded: dict[Path, remux.Encoded], quarter: float) -> list[remux.Placed]:
+    """Pieces on the output's timeline. A copy ends a quarter frame before its end, as heads and tails do
+    (`_Frames.between`): off the frame grid (VFR), a frame that close to a cut belongs after it."""
     placed: list[remux.Placed] = []
     out_start = 0.0
     by_start: dict[float, float] = {}
@@ -122,8 +124,8 @@ def _placed(gops: Gops, plan: Plan, encoded: dict[Path, remux.Encoded]) -> list[
         if isinstance(piece, Encode):
             placed.append(remux.Placed(encoded[piece.out], offset))
         else:
-            placed.append(remux.Placed(remux.Copied(piece.keyframe_dts, gops.units(piece.start), gops.units(piece.end)),
-                                       offset))
+            copied = remux.Copied(piece.keyframe_dts, gops.units(piece.start), gops.units(piece.end - quarter))
+            placed.append(remux.Placed(copied, offset))
     return placed
 
 
@@ -147,6 +149,6 @@ def smart_cut(
         cut.encode_all(src, info, made.jobs, sink, progress)
         audio_path = audio.result()
     with Gops(src) as gops:
-        placed = _placed(gops, made, sink.encoded)
+        placed = _placed(gops, made, sink.encoded, 0.25 / (info.fps or 25))
     remux.write(src, placed, audio_path, out, layout, delay, sum(e - s for s, e in made.spans))
     return SmartCut(made.spans, len(made.jobs), made.ends_moved)
