@@ -3,6 +3,9 @@
     .venv/bin/python bench/trim.py --minutes 60                # the issue's 60-minute 720p lecture
     .venv/bin/python bench/trim.py --minutes 60 --pace dense   # a pause to cut after every sentence
     .venv/bin/python bench/trim.py --quick                     # 3 minutes, for a smoke run
+    .venv/bin/python bench/trim.py --encodings 5               # every encoding of tests/fixtures, 5 min each
+    .venv/bin/python bench/trim.py --blank-hours 3             # how long a 3-hour blank file takes to judge
+    .venv/bin/python bench/trim.py --vfr-hours 2               # A/V offset after pause cutting 2 h of VFR
 
 The lecture is generated (espeak sentences, 30 s of silence at each end, pink noise at -50 dBFS,
 testsrc2 720p H.264 without B-frames, keyframes every 10 s, AAC) and cached in tests/.media-cache.
@@ -20,6 +23,7 @@ through an `ffmpeg` shim that adapts its options to ffmpeg 7+; install it with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -36,7 +40,13 @@ sys.path.insert(0, str(ROOT))
 
 from leap_core.media.ffmpeg import ffmpeg_binary  # noqa: E402
 from leap_core.media.trim import TrimConfig, trim  # noqa: E402
-from tests.fixtures.media import DEFAULT_SENTENCES, Lecture, LectureSpec, make_lecture  # noqa: E402
+from tests.fixtures.media import (  # noqa: E402
+    DEFAULT_SENTENCES,
+    ENCODINGS,
+    Lecture,
+    LectureSpec,
+    make_lecture,
+)
 
 PACES = {"lecture": {"gap": 0.6, "pause_every": 10, "pause": 8.0}, "dense": {"gap": 5.0}}
 SECONDS_PER_SENTENCE = {"lecture": 4.4, "dense": 8.5}
@@ -228,6 +238,75 @@ def memory_table(runs: dict[float, dict[str, TrimRun]]) -> list[str]:
     return lines
 
 
+def blank_table(hours: float, tmp: Path) -> list[str]:
+    """A long recording with no speech at all: the time from start to the blank verdict, fresh process."""
+    from tests.fixtures.media import make_blank
+
+    print(f"generating a {hours:g}-hour blank recording (cached)...", file=sys.stderr)
+    path = make_blank(hours * 3600)
+    lines = ["| blank file | mode | wall s | CPU s | status | VAD read s | reason |", "|---|---|---|---|---|---|---|"]
+    for mode in ("head_tail", "pauses"):
+        run = trim_in_child(path, tmp / f"blank-{mode}.mp4", mode, tmp)
+        heard = float(run.result["analysed_seconds"])  # type: ignore[arg-type]
+        lines.append(f"| {hours:g} h | {mode} | {run.timing.wall:.2f} | {run.timing.cpu:.2f} | {run.result['status']} "
+                     f"| {heard:.0f} | {run.result['method_reason']} |")
+    return lines
+
+
+def vfr_table(hours: float, tmp: Path) -> list[str]:
+    """Pause cutting a long variable-frame-rate recording (phone-like, 30 fps with frames dropped, B-frames;
+    64x64 so hours are cheap to make): how far any output frame is from where the cut list puts it, which is
+    also the A/V offset (the audio is cut at the same instants to the sample)."""
+    import av
+
+    print(f"generating a {hours:g}-hour VFR lecture (cached)...", file=sys.stderr)
+    spec = dataclasses.replace(lecture_spec(hours * 60), size="64x64", fps=30, gop=60, encoding="phone_vfr")
+    lecture = make_lecture(spec)
+    run = trim_in_child(lecture.path, tmp / "vfr.mp4", "pauses", tmp)
+    kept = [(float(s), float(e)) for s, e in run.result["kept"]]  # type: ignore[union-attr]
+    with av.open(str(lecture.path)) as container:
+        source = [float(f.time) for f in container.decode(video=0)]
+    with av.open(str(tmp / "vfr.mp4")) as container:
+        written = [float(f.time) for f in container.decode(video=0)]
+    from leap_core.media.probe import probe
+
+    quarter = 0.25 / (probe(lecture.path).fps or 30)  # the cut's own tolerance: its average frame rate
+    expected, offset = [], 0.0
+    for start, end in kept:
+        expected += [at - start + offset for at in source if start - quarter <= at < end - quarter]
+        offset += end - start
+    worst = max(abs(a - b) for a, b in zip(written, expected, strict=False))
+    last = abs(written[-1] - expected[-1])
+    return ["| VFR input | spans | frames out / expected | worst frame offset ms | at the end ms | wall s | method |",
+            "|---|---|---|---|---|---|---|",
+            f"| {lecture.duration / 3600:.2f} h | {len(kept)} | {len(written)} / {len(expected)} "
+            f"| {worst * 1000:.1f} | {last * 1000:.1f} | {run.timing.wall:.1f} | {run.result['method']} |"]
+
+
+def encodings_table(minutes: float, slice_s: float, tmp: Path) -> list[str]:
+    """head_tail against the floor and pauses against a veryfast re-encode, on every encoding people record
+    in (same run, same 720p lecture content), with the method each trim chose."""
+    lines = ["| encoding | floor s | head_tail s | ÷ floor | veryfast re-encode s | pauses s | veryfast ÷ pauses | "
+             "methods (head_tail / pauses) |", "|---|---|---|---|---|---|---|---|"]
+    for encoding in ENCODINGS:
+        fps = 30 if encoding in ("obs", "phone_vfr") else 25
+        print(f"generating the {encoding} lecture (cached)...", file=sys.stderr)
+        lecture = make_lecture(lecture_spec(minutes, "lecture", noise_dbfs=-50.0, encoding=encoding, fps=fps))
+        head_tail = trim_in_child(lecture.path, tmp / f"{encoding}-ht.mp4", "head_tail", tmp)
+        pauses = trim_in_child(lecture.path, tmp / f"{encoding}-p.mp4", "pauses", tmp)
+        decode, copy = floor(lecture.path, head_tail.result["kept"][0], tmp)  # type: ignore[index]
+        floor_wall = decode.wall + copy.wall
+        veryfast = full_reencode(lecture.path, lecture.duration, slice_s, "veryfast", tmp)
+        spans = len(pauses.result["kept"])  # type: ignore[arg-type]
+        lines.append(
+            f"| {encoding} | {floor_wall:.2f} | {head_tail.timing.wall:.2f} "
+            f"| {head_tail.timing.wall / floor_wall:.2f}x "
+            f"| {veryfast.wall:.1f} | {pauses.timing.wall:.2f} | {veryfast.wall / pauses.timing.wall:.1f}x | "
+            f"{head_tail.result['method']} / {pauses.result['method']} ({spans} spans) |")
+        print(lines[-1], file=sys.stderr)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=20.0, help="length of the main lecture")
@@ -236,7 +315,22 @@ def main() -> None:
     parser.add_argument("--pace", choices=sorted(PACES), default="lecture", help="where the pauses fall")
     parser.add_argument("--no-unsilence", action="store_true", help="skip unsilence (18 min on 60 minutes)")
     parser.add_argument("--quick", action="store_true", help="3 and 2 minutes, a 20 s re-encode slice")
+    parser.add_argument("--encodings", type=float, default=0.0, help="minutes: only the per-encoding table")
+    parser.add_argument("--blank-hours", type=float, default=0.0, help="hours: only the blank-file timing")
+    parser.add_argument("--vfr-hours", type=float, default=0.0, help="hours: only the VFR A/V offset")
     args = parser.parse_args()
+    if args.encodings or args.blank_hours or args.vfr_hours:
+        with tempfile.TemporaryDirectory() as name:
+            start_load = load()
+            if args.encodings:
+                table = encodings_table(args.encodings, args.slice, Path(name))
+                print(f"\n{args.encodings:g}-minute 720p lectures, pace lecture, load {start_load} -> {load()}\n")
+                print("\n".join(table))
+            if args.blank_hours:
+                print("\n".join(blank_table(args.blank_hours, Path(name))))
+            if args.vfr_hours:
+                print("\n".join(vfr_table(args.vfr_hours, Path(name))))
+        return
     minutes, small, slice_s = (3.0, 2.0, 20.0) if args.quick else (args.minutes, args.small_minutes, args.slice)
     print(f"generating {small:g}- and {minutes:g}-minute 720p lectures (cached)...", file=sys.stderr)
     lectures = {m: make_lecture(lecture_spec(m, args.pace, noise_dbfs=-50.0)) for m in (small, minutes)}

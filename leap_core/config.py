@@ -18,8 +18,8 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leap_core.errors import ConfigurationError
-from leap_core.pools import POOLS
 from leap_core.home import default_home
+from leap_core.pools import POOLS
 
 
 class QuotaDefaults(BaseSettings):

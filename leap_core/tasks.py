@@ -80,6 +80,10 @@ def _step(request: RunRequest, status: TaskStatus, rows: Sequence[ProcessingStag
     if status is TaskStatus.PROCESSING and running:
         return stage_named(running[-1].stage).words
     failed = [r for r in rows if r.status == "failed"]
+    skipped = [r for r in rows if r.status == "skipped"]
+    if status is TaskStatus.SUCCESS and skipped:
+        why = skipped[-1].details.get("skip_detail") or skipped[-1].details.get("skip_reason") or "skipped"
+        return f"Skipped at {skipped[-1].stage}: {why}"
     return {
         TaskStatus.PENDING: "Waiting for a free worker…",
         TaskStatus.PROCESSING: "Starting…",

@@ -18,8 +18,8 @@ from leap_dagster.schedules_notifications import credential_health_schedule, not
 from leap_dagster.sensors import launcher_sensor, recording_failure_sensor, source_sync_sensor
 from leap_dagster.sensors.automation_reload import automation_reload_sensor
 from leap_dagster.sensors.cancel import cancel_sensor
-from leap_dagster.sensors.cleanup import disk_cleanup_sensor
 from leap_dagster.sensors.checks import check_sensor
+from leap_dagster.sensors.cleanup import disk_cleanup_sensor
 from leap_dagster.sensors.outbox import notification_outbox_sensor
 from leap_dagster.sensors.recovery import run_recovery_sensor
 from leap_dagster.sensors.retention import retention_sensor

@@ -15,7 +15,7 @@ from leap_core.media.trim import trim as trim_file
 app = typer.Typer(help="Inspect and trim single media files (no database needed).", no_args_is_help=True)
 
 TRIM_KEYS = ("status", "speech_start", "speech_end", "kept", "input_duration", "output_duration",
-             "speech_ratio", "method", "method_reason", "output_path")
+             "speech_ratio", "method", "method_reason", "output_path", "audio_tracks_used", "audio_track_reason")
 
 
 @app.command()

@@ -7,8 +7,8 @@ import typer
 from leap_core.api import Leap
 from leap_core.bootstrap import init_embedded
 from leap_core.cli.output import JsonOption, emit
-from leap_core.pools import instance_pools
 from leap_core.home import remember_home
+from leap_core.pools import instance_pools
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 

@@ -1,14 +1,17 @@
 """Writing the kept spans of a recording: stream copy, smart cut, or a full re-encode.
 
-Smart cut: for each kept span, only the frames from the cut to the next keyframe are re-encoded (a
-small MP4 "head"); the rest of the span is read straight from the source. Every head comes out of one
-pass of one decoder over the source, in order (pauses mode makes hundreds of heads: an ffmpeg start,
-seek and GOP decode per head cost more than the frames themselves). One ffmpeg run joins heads
-and source spans through the concat demuxer, which reads each source span by in/out point (no
-intermediate copy of the video) and re-inserts each piece's own parameter sets in-band, so the
-re-encoded heads and the copied bodies each decode with their own. Every cut sits on the frame grid
-(see `spans.on_frame_grid`) and every piece declares its exact duration, so the audio cut at the same
-instants stays in sync however many spans there are.
+Smart cut (H.264 and HEVC, with or without B-frames, closed or open GOPs): for each kept span only the
+frames from the cut to the next keyframe are re-encoded (a "head"); the rest of the span is the source's
+packets, copied. A copied piece ends where the source's frames can be cut without keeping a reference
+frame shown later: with B-frames that is at most a few frames before the span's end (a "clean end");
+the end moves there when that stays inside the span's silent margin, else those frames are re-encoded
+too (a "tail"). Every head and tail comes out of one pass of one decoder per half of the cut list, in
+order (pauses mode makes hundreds: an ffmpeg start, seek and GOP decode per head cost more than the
+frames themselves). `remux.write` then lays heads, copies and tails on the output's timeline by
+presentation time, with the audio cut at the same instants, in one pass.
+
+The full re-encode joins one MP4 per span through ffmpeg's concat demuxer, which is exact for pieces
+that each start at zero.
 """
 
 from __future__ import annotations
@@ -25,18 +28,23 @@ import av.container
 import ffmpeg
 
 from leap_core.errors import MediaError
+from leap_core.media import bitstream, remux, samples
 from leap_core.media import ffmpeg as ff
-from leap_core.media import samples
 from leap_core.media.ffmpeg import Progress
-from leap_core.media.probe import Keyframes, MediaInfo, open_media
+from leap_core.media.probe import MediaInfo, open_media
 from leap_core.media.spans import Span
 
-SMART_CUT_CODECS = frozenset({"h264"})
-"""Raw Annex B concatenation is what makes the smart cut exact; it is implemented for H.264 only."""
+SMART_CUT_CODECS = frozenset({"h264", "hevc"})
+"""The codecs whose packets `bitstream` can move between the source's track and an encoder's."""
+HEAD_CODEC = {"h264": "libx264", "hevc": "libx265"}
 MP4_VIDEO_CODECS = frozenset({"h264", "hevc", "av1", "mpeg4", "vp9"})
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"})
 VIDEO_ENCODER = {"preset": "veryfast", "crf": "18"}
 HEAD_ENCODER = {"preset": "ultrafast", "crf": "16", "bf": "0"}
+HEAD_ENCODER_HEVC = {"preset": "ultrafast", "crf": "18", "x265-params": "bframes=0:log-level=error"}
+END_SLACK_S = 0.25
+"""A span may end up to this much early (never more than its margin) to end on a clean end and be copied
+whole: 2 to 6 frames of silence a viewer does not miss, against a GOP decode per span."""
 """Heads are at most one GOP per cut, but pauses mode makes hundreds: ultrafast is three times quicker
 than veryfast, and a lower CRF buys back its quality. No B-frames: a head's last frame is its last."""
 ENCODE_WORKERS = 2
@@ -47,48 +55,61 @@ AUDIO_ENCODER = {"acodec": "aac", "aac_coder": "fast", "audio_bitrate": "128k"}
 """The default AAC coder takes 3 s per 4 minutes of mono 16 kHz; `fast` halves that, audibly the same."""
 
 
-def copy_audio(src: Path, info: MediaInfo, span: Span, out: Path) -> None:
-    """Copy one span of audio packets: from the first packet at or after the cut to the last that ends
-    before the span does.
+def copy_audio(src: Path, info: MediaInfo, span: Span, out: Path, track: int = 0) -> None:
+    """Copy one span of audio packets: from the first packet at or after the cut to the last that starts
+    half a packet before the span ends.
 
     The copied packets keep their offset from the cut (under one packet), so muxed against video that
-    starts exactly at the cut they stay in sync instead of being pulled early; stopping a packet short
-    keeps the audio from outlasting the video.
+    starts exactly at the cut they stay in sync instead of being pulled early; at the end the audio
+    stops within half a packet of the video (32 ms at 16 kHz) either way.
     """
     start, end = span
     packet = (info.audio_frame_size or 0) / (info.sample_rate or 48_000)
-    stream = ffmpeg.input(str(src), ss=f"{start:.6f}")["a:0"]
-    ff.run(stream.output(str(out), t=f"{end - start - packet:.6f}", acodec="copy", copypriorss=0, f="mp4"),
+    stream = ffmpeg.input(str(src), ss=f"{start:.6f}")[f"a:{track}"]
+    ff.run(stream.output(str(out), t=f"{end - start - packet / 2:.6f}", acodec="copy", copypriorss=0, f="mp4"),
            f"copying the audio of {src.name}")
 
 
-def encode_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path) -> None:
-    """Re-encode the kept spans of the audio to AAC, cut to the sample (no drift across many cuts)."""
+def encode_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path, tracks: list[int] | None = None) -> None:
+    """Re-encode the kept spans of the audio to AAC, cut to the sample (no drift across many cuts); several
+    tracks are mixed."""
     rate = info.sample_rate or 48_000
     channels = 1 if samples.layout_for(info.channels) == "mono" else 2
     pcm = ffmpeg.input("pipe:", f=samples.PCM_FORMAT, ar=rate, ac=channels)
-    ff.run_fed(pcm.output(str(out), f="mp4", **AUDIO_ENCODER), samples.kept_pcm(src, spans, rate, info.channels),
-               f"re-encoding the audio of {src.name}")
+    kept = samples.mixed_pcm(src, spans, rate, info.channels, tracks or [0])
+    ff.run_fed(pcm.output(str(out), f="mp4", **AUDIO_ENCODER), kept, f"re-encoding the audio of {src.name}")
 
 
 @dataclass(frozen=True)
 class Piece:
-    """One entry of the concat list: a whole head file, or a span of the source between keyframe and end."""
+    """One entry of the concat list (the full re-encode): a whole span file."""
 
     path: Path
     duration: float
-    inpoint: float | None = None
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A keyframe of the source: when it is shown (seconds from the file's start), and its presentation
+    and decoding timestamps in the stream's time base (a seek aims at the first, a packet is known by both)."""
+
+    at: float
+    pts: int
+    dts: int
 
 
 @dataclass(frozen=True)
 class Encode:
-    """Frames of the source from `start` to `end` (on the frame grid), to be encoded into `out`."""
+    """Frames of the source shown from `start` up to `end`, to be encoded into `out`."""
 
     start: float
     end: float
     out: Path
-    keyframe_before: float | None = None
-    """Where decoding must begin to reach `start` (None: unknown, seek to be sure)."""
+    keyframe: Keyframe | None = None
+    """Where decoding must begin to reach `start` (None: the start of the file)."""
+
+
+Sink = Callable[[Iterator[av.VideoFrame], av.VideoStream, Encode], object]
 
 
 class _Frames:
@@ -108,15 +129,23 @@ class _Frames:
     def _must_seek(self, job: Encode) -> bool:
         if self._decoded is None or self._position is None or self._position > job.start:
             return True
-        return job.keyframe_before is None or job.keyframe_before > self._position
+        return job.keyframe is not None and job.keyframe.at > self._position
+
+    def _seek(self, job: Encode) -> None:
+        """Seek to the job's keyframe by its own timestamp: with B-frames a seek to the frame shown just
+        before a keyframe can land on that keyframe (the index is by decoding time) and miss the frame."""
+        if job.keyframe is not None:
+            self._container.seek(job.keyframe.pts, stream=self._stream, backward=True)
+        else:
+            base = self._stream.time_base or Fraction(1, av.time_base)
+            target = max(job.start - self._quarter, 0) + self._origin
+            self._container.seek(int(target / base), stream=self._stream, backward=True)
+        self._decoded, self._held = self._container.decode(self._stream), None
 
     def between(self, job: Encode) -> Iterator[av.VideoFrame]:
         """Frames shown from `job.start` up to `job.end`."""
         if self._must_seek(job):
-            base = self._stream.time_base or Fraction(1, av.time_base)
-            target = max(job.start - self._quarter, 0) + self._origin
-            self._container.seek(int(target / base), stream=self._stream, backward=True)
-            self._decoded, self._held = self._container.decode(self._stream), None
+            self._seek(job)
         assert self._decoded is not None
         while (frame := self._held or next(self._decoded, None)) is not None:
             self._held = None
@@ -130,36 +159,89 @@ class _Frames:
                 yield frame
 
 
-def _encode(frames: Iterator[av.VideoFrame], source: av.VideoStream, out: Path, options: dict[str, str]) -> None:
-    """H.264 in a video-only MP4, timestamps from zero, the source's picture size and frame rate."""
+def _encode(frames: Iterator[av.VideoFrame], source: av.VideoStream, job: Encode, options: dict[str, str]) -> None:
+    """H.264 in a video-only MP4, the source's picture size, each frame at its own time from the span's
+    start: a variable frame rate stays variable (renumbering frames at an average rate is what
+    drifts audio from video after cutting VFR screen recordings)."""
     rate = source.average_rate or source.guessed_rate or Fraction(25)
-    with av.open(str(out), mode="w", format="mp4") as output:
+    base = source.time_base or Fraction(1, 90_000)
+    with av.open(str(job.out), mode="w", format="mp4") as output:
         stream = output.add_stream("libx264", rate=rate, options=options)
         stream.width, stream.height, stream.pix_fmt = source.codec_context.width, source.codec_context.height, "yuv420p"
-        for index, frame in enumerate(frames):
+        stream.codec_context.time_base = base
+        began = getattr(source.container, "start_time", None)
+        origin = began / av.time_base if began else 0.0
+        start = round((job.start + origin) / base)
+        for frame in frames:
             picture = frame.reformat(format="yuv420p")
-            picture.pts, picture.time_base, picture.pict_type = index, 1 / rate, av.video.frame.PictureType.NONE
+            picture.pts, picture.time_base = max((frame.pts or 0) - start, 0), base
+            picture.pict_type = av.video.frame.PictureType.NONE
             output.mux(stream.encode(picture))
         output.mux(stream.encode(None))
 
 
-def _encode_in_order(
-    src: Path, info: MediaInfo, jobs: list[Encode], options: dict[str, str], done: Callable[[], None]
-) -> None:
+def _head_context(source: av.VideoStream, codec: str, options: dict[str, str]) -> av.VideoCodecContext:
+    """An encoder matching the source track: picture size, pixel format, level, time base and rate, so its
+    frames sit in the source's track and keep the source's timestamps (VFR included)."""
+    context = av.CodecContext.create(HEAD_CODEC[codec], "w")
+    assert isinstance(context, av.VideoCodecContext)
+    decoder = source.codec_context
+    context.width, context.height = decoder.width, decoder.height
+    context.pix_fmt = decoder.pix_fmt or "yuv420p"
+    context.time_base = source.time_base or Fraction(1, 90_000)
+    context.framerate = source.average_rate or source.guessed_rate or Fraction(25)
+    context.sample_aspect_ratio = decoder.sample_aspect_ratio
+    for name in ("color_range", "colorspace", "color_primaries", "color_trc"):
+        setattr(context, name, getattr(decoder, name))
+    level = {"level": str(decoder.level)} if codec == "h264" and decoder.level and decoder.level > 0 else {}
+    context.options = {**options, **level}
+    return context
+
+
+class HeadSink:
+    """Encodes each job's frames with the head encoder into a file of length-prefixed packets: what
+    `remux.write` copies into the output track."""
+
+    def __init__(self, codec: str, layout: bitstream.Layout) -> None:
+        self.codec, self.layout = codec, layout
+        self.options = HEAD_ENCODER_HEVC if codec == "hevc" else HEAD_ENCODER
+        self.encoded: dict[Path, remux.Encoded] = {}
+
+    def __call__(self, frames: Iterator[av.VideoFrame], source: av.VideoStream, job: Encode) -> None:
+        context = _head_context(source, self.codec, self.options)
+        packets: list[tuple[int, bool, int, int]] = []
+        with job.out.open("wb") as handle:
+
+            def keep(encoded: list[av.Packet]) -> None:
+                for packet in encoded:
+                    assert packet.pts is not None
+                    data = bitstream.from_annexb(bytes(packet), self.layout.length_size)
+                    packets.append((packet.pts, packet.is_keyframe, handle.tell(), len(data)))
+                    handle.write(data)
+
+            for frame in frames:
+                picture = frame if frame.format.name == context.pix_fmt else frame.reformat(format=context.pix_fmt)
+                picture.pict_type = av.video.frame.PictureType.NONE
+                keep(context.encode(picture))
+            keep(context.encode(None))
+        if not packets:
+            raise MediaError(f"no frames decoded between {job.start:.3f} s and {job.end:.3f} s")
+        self.encoded[job.out] = remux.Encoded(job.out, packets)
+
+
+def _encode_in_order(src: Path, info: MediaInfo, jobs: list[Encode], sink: Sink, done: Callable[[], None]) -> None:
     """Encode `jobs` (sorted by start) from one decoder that reads the source front to back."""
     with open_media(src) as container:
         frames = _Frames(container, info.fps or 25)
         try:
             for job in jobs:
-                _encode(frames.between(job), container.streams.video[0], job.out, options)
+                sink(frames.between(job), container.streams.video[0], job)
                 done()
         except av.error.FFmpegError as exc:
             raise MediaError(f"re-encoding frames of {src.name} failed: {exc.strerror}") from None
 
 
-def encode_all(
-    src: Path, info: MediaInfo, jobs: list[Encode], options: dict[str, str], progress: Progress | None
-) -> None:
+def encode_all(src: Path, info: MediaInfo, jobs: list[Encode], sink: Sink, progress: Progress | None) -> None:
     """Encode every job's frames: the jobs split into `ENCODE_WORKERS` runs of consecutive ones, each run
     read by its own decoder in its own thread (PyAV decodes and x264 encodes without the GIL)."""
     ordered = sorted(jobs, key=lambda job: job.start)
@@ -173,23 +255,8 @@ def encode_all(
             progress(count / len(ordered))
 
     with ThreadPoolExecutor(max_workers=ENCODE_WORKERS) as pool:
-        for future in [pool.submit(_encode_in_order, src, info, part, options, done) for part in parts]:
+        for future in [pool.submit(_encode_in_order, src, info, part, sink, done) for part in parts]:
             future.result()
-
-
-def _span_pieces(
-    keyframes: Keyframes, info: MediaInfo, span: Span, workdir: Path, index: int
-) -> tuple[list[Piece], Encode | None]:
-    """Pieces covering `span`: a head to re-encode unless the cut is on a keyframe, then the source."""
-    half = 0.5 / (info.fps or 25)
-    start, end = span
-    keyframe = keyframes.at_or_after(start, half)
-    if keyframe is not None and abs(keyframe - start) <= half:
-        return [Piece(keyframes.path, end - keyframe, keyframe)], None
-    head_end = end if keyframe is None or keyframe >= end - half else keyframe
-    head = Encode(start, head_end, workdir / f"{index:05d}-head.mp4", keyframes.at_or_before(start, half))
-    body = [] if head_end == end else [Piece(keyframes.path, end - head_end, head_end)]
-    return [Piece(head.out, head_end - start), *body], head
 
 
 def _quoted(path: Path) -> str:
@@ -200,36 +267,38 @@ def _quoted(path: Path) -> str:
 def _concat_list(pieces: list[Piece], out: Path) -> None:
     lines = []
     for piece in pieces:
-        lines.append(f"file {_quoted(piece.path)}")
-        if piece.inpoint is not None:
-            lines += [f"inpoint {piece.inpoint:.6f}", f"outpoint {piece.inpoint + piece.duration:.6f}"]
-        lines.append(f"duration {piece.duration:.6f}")
+        # inpoint 0: a piece's timestamps count from the span's start, not from its first frame (with a
+        # variable frame rate the first frame may come a little after the start).
+        lines += [f"file {_quoted(piece.path)}", "inpoint 0", f"duration {piece.duration:.6f}"]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def can_smart_cut(info: MediaInfo) -> bool:
-    """The concat demuxer matches streams by position, and heads hold video only, at position 0."""
-    return info.video_index == 0
-
-
-def _kept_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path) -> Path:
-    """The kept audio: packets copied for one span, else re-encoded to the sample."""
-    if len(spans) == 1 and info.audio_codec in MP4_AUDIO_CODECS:
-        copy_audio(src, info, spans[0], out)
+def kept_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path, tracks: list[int] | None = None) -> Path:
+    """The kept audio of `tracks` (default the first): packets copied for one span of one track, else
+    re-encoded to the sample (several tracks mixed)."""
+    tracks = tracks or [0]
+    if len(spans) == 1 and len(tracks) == 1 and info.audio_codec in MP4_AUDIO_CODECS:
+        copy_audio(src, info, spans[0], out, tracks[0])
     else:
-        encode_audio(src, info, spans, out)
+        encode_audio(src, info, spans, out, tracks)
     return out
 
 
-def _write(
-    src: Path, info: MediaInfo, spans: list[Span], video: tuple[list[Piece], list[Encode]], options: dict[str, str],
-    out: Path, workdir: Path, progress: Progress | None,
+def reencode(
+    src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None,
+    tracks: list[int] | None = None,
 ) -> None:
-    """Encode the video's pieces while the audio is cut beside them (ffmpeg, another process), then mux."""
-    pieces, jobs = video
+    """Decode and re-encode every kept frame: slow, but takes any video ffmpeg can read (any codec, any
+    stream order), one span to a piece so the number of cuts is unlimited."""
+    jobs = [Encode(start, end, workdir / f"{index:05d}-span.mp4") for index, (start, end) in enumerate(spans)]
+    pieces = [Piece(job.out, job.end - job.start) for job in jobs]
+
+    def sink(frames: Iterator[av.VideoFrame], source: av.VideoStream, job: Encode) -> None:
+        _encode(frames, source, job, VIDEO_ENCODER)
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        audio = pool.submit(_kept_audio, src, info, spans, workdir / "audio.m4a")
-        encode_all(src, info, jobs, options, progress)
+        audio = pool.submit(kept_audio, src, info, spans, workdir / "audio.m4a", tracks)
+        encode_all(src, info, jobs, sink, progress)
         audio_path = audio.result()
     listing = workdir / "video.txt"
     _concat_list(pieces, listing)
@@ -238,28 +307,3 @@ def _write(
     # copyts: the audio's start offset from the cut (under one packet) is the sync; do not normalise it away.
     ff.run(ffmpeg.output(video_in["v:0"], audio_in["a:0"], str(out), c="copy", f="mp4", copyts=None),
            f"writing the trimmed {src.name}")
-
-
-def smart_cut(
-    src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None
-) -> bool:
-    """Write `spans` of a video to `out` (MP4); True if any frames were re-encoded, False if all copied."""
-    pieces: list[Piece] = []
-    jobs: list[Encode] = []
-    with Keyframes(src) as keyframes:
-        for index, span in enumerate(spans):
-            span_pieces, head = _span_pieces(keyframes, info, span, workdir, index)
-            pieces += span_pieces
-            jobs += [head] if head else []
-    _write(src, info, spans, (pieces, jobs), HEAD_ENCODER, out, workdir, progress)
-    return bool(jobs)
-
-
-def reencode(
-    src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None
-) -> None:
-    """Decode and re-encode every kept frame: slow, but takes any video ffmpeg can read (B-frames, any
-    codec, any stream order), one span to a piece so the number of cuts is unlimited."""
-    jobs = [Encode(start, end, workdir / f"{index:05d}-span.mp4") for index, (start, end) in enumerate(spans)]
-    pieces = [Piece(job.out, job.end - job.start) for job in jobs]
-    _write(src, info, spans, (pieces, jobs), VIDEO_ENCODER, out, workdir, progress)

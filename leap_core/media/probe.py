@@ -6,6 +6,7 @@ later stages can assume a file that probed is a real, complete recording.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -47,6 +48,11 @@ class MediaInfo:
     channels: int | None
     audio_frame_size: int | None
     """Samples per audio packet (1024 for AAC): a stream copy can only cut audio at this granularity."""
+    audio_tracks: int = 1
+    """Audio streams in the file: OBS and some Zoom exports record desktop and microphone apart."""
+    vfr: bool = False
+    """Variable frame rate (phones, screen recorders): frames are not evenly spaced, so every cut keeps
+    each frame's own timestamp rather than counting frames at `fps`, the average."""
 
     @property
     def frame_duration(self) -> float:
@@ -102,6 +108,23 @@ def _check_complete(path: Path, container: av.container.InputContainer, duration
     raise MediaError(f"{path.name}: file is truncated or corrupt (its last seconds cannot be read)")
 
 
+VFR_ENTRIES = 3000
+"""Index entries read to tell a variable frame rate: two minutes at 25 fps, from the index alone."""
+
+
+def _variable_rate(video: av.VideoStream) -> bool:
+    """Whether frame durations vary: read from the index's decoding times (an MP4's `stts`, no packet
+    data read); more than 1 % of steps off the usual one by over a tenth of it counts as variable."""
+    entries = video.index_entries
+    times = [entries[i].timestamp for i in range(min(len(entries), VFR_ENTRIES))]
+    steps = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
+    if len(steps) < 10:
+        return False
+    usual = steps[len(steps) // 2]
+    off = sum(1 for step in steps if abs(step - usual) > usual / 10)
+    return off > len(steps) / 100
+
+
 def probe(path: Path) -> MediaInfo:
     """Describe `path`, or raise MediaError saying why it is not a usable recording."""
     path = Path(path)
@@ -131,6 +154,8 @@ def probe(path: Path) -> MediaInfo:
             sample_rate=audio.codec_context.sample_rate if audio else None,
             channels=audio.codec_context.channels if audio else None,
             audio_frame_size=(audio.codec_context.frame_size or None) if audio else None,
+            audio_tracks=len(container.streams.audio),
+            vfr=_variable_rate(video) if video else False,
         )
 
 

@@ -17,6 +17,8 @@ from leap_core.errors import MediaError
 from leap_core.media.probe import open_media
 from leap_core.media.spans import Span
 
+CHUNK_SAMPLES = 1 << 16
+"""Samples mixed at a time when several tracks are summed."""
 PCM_FORMAT = "f32le"
 """What `kept_pcm` yields: interleaved 32-bit float, as ffmpeg's raw input format names it."""
 
@@ -30,12 +32,12 @@ def _ranges(spans: list[Span], rate: int) -> list[tuple[int, int]]:
     return [(round(start * rate), round(end * rate)) for start, end in spans]
 
 
-def kept_pcm(path: Path, spans: list[Span], rate: int, channels: int | None) -> Iterator[bytes]:
-    """Interleaved float samples of `spans` (seconds from the start of the file), in order."""
+def kept_pcm(path: Path, spans: list[Span], rate: int, channels: int | None, track: int = 0) -> Iterator[bytes]:
+    """Interleaved float samples of `spans` (seconds from the start of the file) of audio `track`, in order."""
     ranges = _ranges(spans, rate)
     width = 1 if layout_for(channels) == "mono" else 2
     with open_media(path) as container:
-        stream = container.streams.audio[0]
+        stream = container.streams.audio[track]
         origin = container.start_time / av.time_base if container.start_time else 0.0
         resampler = av.AudioResampler(format="flt", layout=layout_for(channels), rate=rate)
         position: int | None = None
@@ -58,3 +60,31 @@ def kept_pcm(path: Path, spans: list[Span], rate: int, channels: int | None) -> 
                     return
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path.name}: audio cannot be decoded ({exc.strerror})") from None
+
+
+def mixed_pcm(path: Path, spans: list[Span], rate: int, channels: int | None, tracks: list[int]) -> Iterator[bytes]:
+    """The kept samples of several tracks summed (as `amix` with normalize=0: a microphone and a desktop
+    track each keep their level), clipped to full scale. One track is passed through untouched."""
+    if len(tracks) == 1:
+        yield from kept_pcm(path, spans, rate, channels, tracks[0])
+        return
+    sources = [kept_pcm(path, spans, rate, channels, track) for track in tracks]
+    held = [np.empty(0, dtype=np.float32) for _ in tracks]
+    done = [False for _ in tracks]
+    while True:
+        for index, source in enumerate(sources):
+            while not done[index] and len(held[index]) < CHUNK_SAMPLES:
+                chunk = next(source, None)
+                if chunk is None:
+                    done[index] = True
+                else:
+                    held[index] = np.concatenate([held[index], np.frombuffer(chunk, dtype=np.float32)])
+        live = [len(part) for index, part in enumerate(held) if not done[index]]
+        size = min(live) if live else max(len(part) for part in held)
+        if size == 0:
+            return
+        mix = np.zeros(size, dtype=np.float32)
+        for index, part in enumerate(held):
+            mix[:min(len(part), size)] += part[:size]
+            held[index] = part[size:]
+        yield np.clip(mix, -1.0, 1.0).tobytes()

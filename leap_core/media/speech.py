@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+import av.container
 import numpy as np
 from faster_whisper.vad import get_vad_model
 
@@ -44,6 +45,12 @@ scored side by side while this thread decodes the next (the machine LEAP targets
 SCORING_BLOCK = WINDOW * 500
 """16 s: with blocks scored side by side each model call's working memory counts twice, so they are smaller."""
 
+SAMPLING_MIN_S = 600.0
+"""Recordings at least this long are sampled for speech before being read: a blank one is then judged
+from the samples alone, whatever its length (a 3-hour blank recording took 85 s to read whole)."""
+SAMPLE_S = 2.0
+SAMPLE_SPACING_MIN_S = 10.0
+
 Span = tuple[float, float]
 
 
@@ -65,17 +72,19 @@ class SpeechAnalysis:
     analysed_s: float
     speech_seconds: float
     """Exact when every second was analysed (`analysed_s` covers the file), else extrapolated from samples."""
+    samples: int = 0
+    """Set when the verdict came from this many samples spread over the file (nothing sounded like speech)."""
 
 
 def _blocks(
-    path: Path, on_time: Callable[[float], None], start_s: float = 0.0, block: int = BLOCK
+    path: Path, on_time: Callable[[float], None], start_s: float = 0.0, block: int = BLOCK, track: int = 0
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time of first sample, mono 16 kHz float32 block) pairs from the audio stream only,
     starting at the audio packet at or before `start_s`."""
     with open_media(path) as container:
         if not container.streams.audio:
             raise MediaError(f"{path.name}: has no audio stream, so speech cannot be detected")
-        stream = container.streams.audio[0]
+        stream = container.streams.audio[track]
         origin = container.start_time / av.time_base if container.start_time else 0.0
         resampler = av.AudioResampler(format="flt", layout="mono", rate=VAD_RATE)
         pending: list[np.ndarray] = []
@@ -163,10 +172,11 @@ def _score(
     block: int = BLOCK,
     done: Callable[[_Scores], bool] = lambda _: False,
     on_time: Callable[[float], None] = lambda _: None,
+    track: int = 0,
 ) -> _Scores:
     """Score audio from `start_s` block by block until the stream ends or `done` says enough."""
     scores = _Scores()
-    for start, data in _blocks(path, on_time, start_s, block):
+    for start, data in _blocks(path, on_time, start_s, block, track):
         scores.starts.append(start)
         scores.probs.append(_probabilities(data))
         if done(scores):
@@ -174,7 +184,7 @@ def _score(
     return scores
 
 
-def _score_all(path: Path, on_time: Callable[[float], None]) -> _Scores:
+def _score_all(path: Path, on_time: Callable[[float], None], track: int = 0) -> _Scores:
     """Score every block of the file, in order, with at most `SCORING_THREADS` + 1 blocks in memory."""
     scores = _Scores()
     pending: deque[tuple[float, Future[np.ndarray]]] = deque()
@@ -185,7 +195,7 @@ def _score_all(path: Path, on_time: Callable[[float], None]) -> _Scores:
         scores.probs.append(probs.result())
 
     with ThreadPoolExecutor(max_workers=SCORING_THREADS) as pool:
-        for start, data in _blocks(path, on_time, block=SCORING_BLOCK):
+        for start, data in _blocks(path, on_time, block=SCORING_BLOCK, track=track):
             pending.append((start, pool.submit(_probabilities, data)))
             if len(pending) > SCORING_THREADS:
                 collect()
@@ -203,6 +213,7 @@ def detect_speech(
     duration_s: float,
     settings: VadSettings = VadSettings(),
     progress: Callable[[float], None] | None = None,
+    track: int = 0,
 ) -> SpeechAnalysis:
     """Every speech span, in seconds from the start of the file; `progress` gets the fraction analysed."""
 
@@ -210,7 +221,7 @@ def detect_speech(
         if progress is not None:
             progress(min(seconds / duration_s, 1.0))
 
-    scores = _score_all(path, on_time)
+    scores = _score_all(path, on_time, track)
     found = scores.spans(settings)
     return SpeechAnalysis(spans=found, analysed_s=scores.end, speech_seconds=_seconds(found))
 
@@ -227,7 +238,9 @@ def _has_enough(settings: VadSettings, enough_s: float) -> Callable[[_Scores], b
     return done
 
 
-def _last_speech(path: Path, duration_s: float, after_s: float, settings: VadSettings) -> tuple[list[Span], float]:
+def _last_speech(
+    path: Path, duration_s: float, after_s: float, settings: VadSettings, track: int = 0
+) -> tuple[list[Span], float]:
     """Speech in the last chunk that holds any, stepping back from the end one chunk at a time (each read
     with a little of the chunk after it, so speech ending at a boundary is not missed) but never before
     `after_s`; also where reading stopped."""
@@ -235,7 +248,7 @@ def _last_speech(path: Path, duration_s: float, after_s: float, settings: VadSet
     end = duration_s
     while end > after_s:
         start = max(after_s, end - chunk)
-        scores = _score(path, start, CHUNK + OVERLAP, lambda _: True)
+        scores = _score(path, start, CHUNK + OVERLAP, lambda _: True, track=track)
         found = [(s, e) for s, e in scores.spans(settings) if e > after_s]
         if found:
             return found, start
@@ -243,7 +256,9 @@ def _last_speech(path: Path, duration_s: float, after_s: float, settings: VadSet
     return [], after_s
 
 
-def _middle_ratio(path: Path, start_s: float, end_s: float, settings: VadSettings) -> tuple[float, float]:
+def _middle_ratio(
+    path: Path, start_s: float, end_s: float, settings: VadSettings, track: int = 0
+) -> tuple[float, float]:
     """Share of speech in evenly spread samples of the middle, and the seconds sampled."""
     count = min(MIDDLE_SAMPLES, math.ceil((end_s - start_s) * MIDDLE_SHARE / MIDDLE_SAMPLE_S))
     if count == 0:
@@ -252,7 +267,7 @@ def _middle_ratio(path: Path, start_s: float, end_s: float, settings: VadSetting
     speech = sampled = 0.0
     for index in range(count):
         at = start_s + (index + 0.5) * every - MIDDLE_SAMPLE_S / 2
-        scores = _score(path, at, MIDDLE_BLOCK, lambda _: True)
+        scores = _score(path, at, MIDDLE_BLOCK, lambda _: True, track=track)
         speech += _seconds(scores.spans(settings))
         sampled += scores.end - scores.starts[0] if scores.starts else 0.0
     return (speech / sampled if sampled else 0.0), sampled
@@ -264,6 +279,7 @@ def speech_bounds(
     enough_speech_s: float,
     settings: VadSettings = VadSettings(),
     progress: Callable[[float], None] | None = None,
+    track: int = 0,
 ) -> SpeechAnalysis:
     """The first and last speech, reading only the ends of the file: head_tail's analysis, whose cost
     does not grow with the lecture.
@@ -277,13 +293,89 @@ def speech_bounds(
         if progress is not None:
             progress(min(seconds / duration_s, 1.0))
 
-    head = _score(path, block=CHUNK, done=_has_enough(settings, enough_speech_s), on_time=on_time)
+    head = _score(path, block=CHUNK, done=_has_enough(settings, enough_speech_s), on_time=on_time, track=track)
     head_spans = head.spans(settings)
     if head.end >= duration_s - WINDOW / VAD_RATE:
         return SpeechAnalysis(head_spans, head.end, _seconds(head_spans))
-    tail_spans, tail_start = _last_speech(path, duration_s, head.end, settings)
-    ratio, sampled = _middle_ratio(path, head.end, tail_start, settings)
+    tail_spans, tail_start = _last_speech(path, duration_s, head.end, settings, track)
+    ratio, sampled = _middle_ratio(path, head.end, tail_start, settings, track)
     speech = _seconds(head_spans) + _seconds(tail_spans) + ratio * (tail_start - head.end)
     if progress is not None:
         progress(1.0)
     return SpeechAnalysis(head_spans + tail_spans, head.end + sampled + duration_s - tail_start, speech)
+
+
+def _sample(container: av.container.InputContainer, stream: av.AudioStream, at: float, origin: float) -> np.ndarray:
+    """`SAMPLE_S` of mono 16 kHz audio from the audio packet at or before `at`: a seek in the open file
+    (opening a 3-hour MP4 once per sample would cost more than decoding the samples)."""
+    assert stream.time_base is not None
+    container.seek(int((at + origin) / stream.time_base), stream=stream, backward=True)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=VAD_RATE)
+    wanted = round(SAMPLE_S * VAD_RATE)
+    pieces: list[np.ndarray] = []
+    held = 0
+    for frame in container.decode(stream):
+        for out in resampler.resample(frame):
+            pieces.append(out.to_ndarray()[0])
+            held += out.samples
+        if held >= wanted:
+            break
+    return np.concatenate(pieces)[:wanted] if pieces else np.empty(0, dtype=np.float32)
+
+
+def sampled_blank(
+    path: Path, duration_s: float, enough_speech_s: float, settings: VadSettings = VadSettings(), track: int = 0
+) -> SpeechAnalysis | None:
+    """A blank verdict from samples, or None when any sample sounds like speech (then the caller reads the
+    file as usual, which confirms or refutes it).
+
+    Samples are `SAMPLE_S` long and at most `enough_speech_s` apart, so any stretch of speech long enough
+    to make the recording not blank overlaps one; a sample "sounds like speech" from a single window at
+    the VAD's lower threshold, so quiet or brief speech still sends the file to be read whole."""
+    if duration_s < SAMPLING_MIN_S:
+        return None
+    spacing = max(min(enough_speech_s, duration_s / 4), SAMPLE_SPACING_MIN_S)
+    count = max(1, int(duration_s // spacing))
+    sampled = 0.0
+    with open_media(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path.name}: has no audio stream, so speech cannot be detected")
+        stream = container.streams.audio[track]
+        origin = container.start_time / av.time_base if container.start_time else 0.0
+        try:
+            for index in range(count):
+                data = _sample(container, stream, (index + 0.5) * duration_s / count - SAMPLE_S / 2, origin)
+                if len(data) and float(_probabilities(data).max()) >= settings.neg_threshold:
+                    return None
+                sampled += len(data) / VAD_RATE
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{path.name}: audio cannot be decoded ({exc.strerror})") from None
+    return SpeechAnalysis([], sampled, 0.0, samples=count)
+
+
+TRACK_SAMPLES = 24
+"""Samples per track when a recording has several: enough to tell a microphone from a silent desktop."""
+
+
+def track_speech(path: Path, duration_s: float, tracks: int, settings: VadSettings = VadSettings()) -> list[float]:
+    """Estimated seconds of speech on each audio track: a short recording's tracks are read whole, a long
+    one's from `TRACK_SAMPLES` samples of `SAMPLE_S` spread over it (one open container per track)."""
+    if duration_s <= TRACK_SAMPLES * SAMPLE_S * 2:
+        return [detect_speech(path, duration_s, settings, track=track).speech_seconds for track in range(tracks)]
+    estimates = []
+    for track in range(tracks):
+        with open_media(path) as container:
+            stream = container.streams.audio[track]
+            origin = container.start_time / av.time_base if container.start_time else 0.0
+            speech = heard = 0.0
+            try:
+                for index in range(TRACK_SAMPLES):
+                    data = _sample(container, stream, (index + 0.5) * duration_s / TRACK_SAMPLES, origin)
+                    if len(data):
+                        probs = _probabilities(data)
+                        speech += float(np.count_nonzero(probs >= settings.threshold)) * WINDOW / VAD_RATE
+                        heard += len(data) / VAD_RATE
+            except av.error.FFmpegError as exc:
+                raise MediaError(f"{path.name}: audio track {track + 1} cannot be decoded ({exc.strerror})") from None
+        estimates.append(speech / heard * duration_s if heard else 0.0)
+    return estimates

@@ -17,9 +17,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leap_core.errors import MediaError
-from leap_core.media import cut, spans
+from leap_core.media import cut, smart_cut, spans, tracks
 from leap_core.media.probe import Keyframes, MediaInfo, probe
-from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, speech_bounds
+from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, sampled_blank, speech_bounds
 
 ANALYSIS_SHARE = 0.5
 """Part of the progress bar given to speech analysis; the cut takes the rest."""
@@ -64,6 +64,8 @@ class TrimResult:
     mode: str = "head_tail"
     analysed_seconds: float = 0.0
     """Audio the VAD read; under `input_duration` (head_tail on a long file) `speech_seconds` is estimated."""
+    audio: tracks.TrackChoice = field(default_factory=lambda: tracks.TrackChoice([0]))
+    """Which audio tracks were trimmed by and kept, and why."""
 
     @property
     def speech_ratio(self) -> float:
@@ -71,6 +73,8 @@ class TrimResult:
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
+        data.pop("audio")
+        data.update(self.audio.to_dict())
         data["kept"] = [[round(s, 3), round(e, 3)] for s, e in self.kept]
         data["output_path"] = str(self.output_path) if self.output_path else None
         data["speech_ratio"] = round(self.speech_ratio, 4)
@@ -86,17 +90,37 @@ def output_path_for(dst: Path, info: MediaInfo) -> Path:
 def _blank_reason(info: MediaInfo, speech: SpeechAnalysis | None, config: TrimConfig) -> str | None:
     if info.duration_s < config.min_duration_s:
         return f"{info.duration_s:.1f} s is shorter than the {config.min_duration_s:g} s minimum"
+    if speech is not None and speech.samples:
+        return f"no speech in {speech.samples} samples spread over the recording ({speech.analysed_s:.0f} s heard)"
     if speech is not None and speech.speech_seconds < config.blank_min_speech_s:
         return f"only {speech.speech_seconds:.1f} s of speech (needs {config.blank_min_speech_s:g} s)"
     return None
 
 
-def _analyse(src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None) -> SpeechAnalysis:
-    """head_tail needs only the first and last speech, so it reads the ends; pauses reads it all."""
+def _analyse_track(
+    src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None, track: int
+) -> SpeechAnalysis:
+    """A long recording is sampled first, so a blank one costs the samples only; otherwise head_tail needs
+    only the first and last speech, so it reads the ends, and pauses reads it all."""
     vad = VadSettings(min_speech_s=config.min_speech_s)
+    blank = sampled_blank(src, info.duration_s, config.blank_min_speech_s, vad, track)
+    if blank is not None:
+        return blank
     if config.mode == "head_tail":
-        return speech_bounds(src, info.duration_s, config.blank_min_speech_s, vad, progress)
-    return detect_speech(src, info.duration_s, vad, progress)
+        return speech_bounds(src, info.duration_s, config.blank_min_speech_s, vad, progress, track)
+    return detect_speech(src, info.duration_s, vad, progress, track)
+
+
+def _analyse(
+    src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None, used: list[int]
+) -> SpeechAnalysis:
+    """Speech on every track used: their spans joined, so a mixed lecture keeps whoever speaks."""
+    found = [_analyse_track(src, info, config, progress, track) for track in used]
+    if len(found) == 1:
+        return found[0]
+    joined = spans.merge_close(sorted(span for analysis in found for span in analysis.spans), 0.0)
+    samples = min(analysis.samples for analysis in found)
+    return SpeechAnalysis(joined, sum(a.analysed_s for a in found), max(a.speech_seconds for a in found), samples)
 
 
 def _kept(speech: SpeechAnalysis, info: MediaInfo, config: TrimConfig) -> list[spans.Span]:
@@ -125,18 +149,17 @@ def _choose(info: MediaInfo, config: TrimConfig) -> tuple[Method, str]:
     if not info.has_video:
         return "copy", "audio-only recording: audio packets copied"
     if info.video_codec not in cut.SMART_CUT_CODECS:
-        return "reencode", f"smart cut supports H.264 only, this video is {info.video_codec}"
+        return "reencode", f"smart cut supports H.264 and HEVC, this video is {info.video_codec}"
     if not info.fps:
-        return "reencode", "the video has no constant frame rate to cut on"
-    if info.b_frames:
-        return "reencode", "smart cut needs video without B-frames (frames stored out of display order)"
-    if not cut.can_smart_cut(info):
-        return "reencode", "smart cut needs the video as the file's first stream"
-    return "smart_cut", "frames from each cut to the next keyframe re-encoded, the rest copied"
+        return "reencode", "the video has no frame rate to cut on"
+    order = "with B-frames" if info.b_frames else "without B-frames"
+    rate = ", variable frame rate (every frame keeps its time)" if info.vfr else ""
+    return "smart_cut", (f"{info.video_codec} {order}{rate}: frames from each cut to the next keyframe "
+                         "re-encoded, the rest copied")
 
 
 def _write_audio_only(
-    src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, config: TrimConfig
+    src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, config: TrimConfig, used: list[int]
 ) -> tuple[Method, str]:
     if config.method == "reencode":
         reason = "the template asks for a re-encode"
@@ -144,29 +167,38 @@ def _write_audio_only(
         reason = "audio-only recording with several spans: re-encoded so every cut is exact"
     elif info.audio_codec not in cut.MP4_AUDIO_CODECS:
         reason = f"{info.audio_codec} audio cannot be stream-copied into M4A"
+    elif len(used) > 1:
+        reason = "audio-only recording with several tracks of speech: mixed and re-encoded"
     else:
-        cut.copy_audio(src, info, kept[0], out)
+        cut.copy_audio(src, info, kept[0], out, used[0])
         return "copy", "audio-only recording: audio packets copied"
-    cut.encode_audio(src, info, kept, out)
+    cut.encode_audio(src, info, kept, out, used)
     return "reencode", reason
 
 
 def _write(
     src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, workdir: Path, config: TrimConfig,
-    progress: Progress | None,
-) -> tuple[Method, str]:
+    progress: Progress | None, used: list[int],
+) -> tuple[Method, str, list[spans.Span]]:
+    """Write the cut; returns the method, why, and the spans written (a smart cut may end some a few
+    frames early, inside their margin, to copy them whole)."""
     if not info.has_video:
-        return _write_audio_only(src, info, kept, out, config)
+        return (*_write_audio_only(src, info, kept, out, config, used), kept)
     method, reason = _choose(info, config)
     if method == "smart_cut":
         try:
-            reencoded = cut.smart_cut(src, info, kept, out, workdir, progress)
+            done = smart_cut.smart_cut(src, info, kept, out, workdir, progress,
+                                       slack=min(cut.END_SLACK_S, config.margin_s), tracks=used)
         except MediaError as exc:
             method, reason = "reencode", f"smart cut failed ({exc}); re-encoded instead"
         else:
-            return ("smart_cut", reason) if reencoded else ("copy", "every cut falls on a keyframe: copied")
-    cut.reencode(src, info, kept, out, workdir, progress)
-    return method, reason
+            moved = f"; {done.ends_moved} span end(s) moved up to {cut.END_SLACK_S:g} s earlier to a clean end" \
+                if done.ends_moved else ""
+            if not done.reencoded_pieces:
+                return "copy", f"every cut falls on a keyframe: copied{moved}", done.spans
+            return "smart_cut", f"{reason}; {done.reencoded_pieces} piece(s) re-encoded{moved}", done.spans
+    cut.reencode(src, info, kept, out, workdir, progress, used)
+    return method, reason, kept
 
 
 def _stage(progress: Progress | None, start: float, share: float) -> Progress | None:
@@ -191,24 +223,25 @@ def trim(
     if too_short:
         return TrimResult("blank", info.duration_s, 0.0, None, None,
                           mode=config.mode, method_reason=too_short)
-    speech = _analyse(src, info, config, _stage(progress, 0.0, ANALYSIS_SHARE))
+    audio = tracks.choose_tracks(src, info, VadSettings(min_speech_s=config.min_speech_s))
+    speech = _analyse(src, info, config, _stage(progress, 0.0, ANALYSIS_SHARE), audio.tracks)
     start = speech.spans[0][0] if speech.spans else None
     end = speech.spans[-1][1] if speech.spans else None
     blank = _blank_reason(info, speech, config)
     if blank or not speech.spans:
         return TrimResult("blank", info.duration_s, speech.speech_seconds, start, end,
                           method_reason=blank or "no speech", mode=config.mode,
-                          analysed_seconds=speech.analysed_s)
+                          analysed_seconds=speech.analysed_s, audio=audio)
     kept = _snapped(src, info, _kept(speech, info, config), config)
     out = output_path_for(dst, info)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".leap-trim-", dir=out.parent) as workdir:
         partial = Path(workdir) / f"partial{out.suffix}"
-        method, reason = _write(src, info, kept, partial, Path(workdir), config,
-                                _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE))
+        method, reason, kept = _write(src, info, kept, partial, Path(workdir), config,
+                                      _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE), audio.tracks)
         written = probe(partial)
         os.replace(partial, out)
     if progress is not None:
         progress(1.0)
     return TrimResult("ok", info.duration_s, speech.speech_seconds, start, end, kept, written.duration_s, out,
-                      method, reason, config.mode, speech.analysed_s)
+                      method, reason, config.mode, speech.analysed_s, audio)

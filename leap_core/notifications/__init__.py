@@ -13,6 +13,7 @@ from leap_core.notifications.events import (
     notify_recording_failed,
     quota_warning_event,
     recording_published,
+    recording_skipped,
     source_credential_failed,
     stage_failed,
     storage_overage,
@@ -24,6 +25,7 @@ from leap_core.notifications.kinds import CHANNELS, Channel, EventType
 
 __all__ = [
     "CHANNELS", "Channel", "Event", "EventType", "automation_finished", "credential_unhealthy", "notify",
-    "notify_recording_failed", "quota_warning_event", "recording_published", "source_credential_failed",
+    "notify_recording_failed", "quota_warning_event", "recording_published", "recording_skipped",
+    "source_credential_failed",
     "stage_failed", "storage_overage", "summary", "upload_failed", "upload_waiting",
 ]

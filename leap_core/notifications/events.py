@@ -107,6 +107,15 @@ def upload_waiting(recording_id: str, title: str, platform: str, until: datetime
                   "action": "wait", "message": reason})
 
 
+def recording_skipped(recording_id: str, title: str, stage: str, reason: str, detail: str | None) -> Event:
+    """A recording the pipeline set aside (judged blank): not an error, but the owner decides whether the
+    lecture is lost, so it is told why (a microphone on a track LEAP did not hear would show here)."""
+    because = f"{reason}: {detail}" if detail else reason
+    return Event(EventType.RECORDING_SKIPPED, f"{EventType.RECORDING_SKIPPED}:{recording_id}:{stage}",
+                 f"Skipped ({stage}): {title}", f"LEAP did not process this recording further: {because}.",
+                 {"recording_id": recording_id, "stage": stage, "reason": reason, "detail": detail})
+
+
 def recording_published(recording_id: str, title: str, platform: str, video_id: str, url: str | None) -> Event:
     return Event(EventType.RECORDING_PUBLISHED, f"{EventType.RECORDING_PUBLISHED}:{recording_id}:{platform}:{video_id}",
                  f"Published on {platform}: {title}", url or f"{platform} video {video_id}",

@@ -21,6 +21,7 @@ class EventType(StrEnum):
     SOURCE_CREDENTIAL_FAILED = "source.credential_failed"
     CREDENTIAL_UNHEALTHY = "credential.unhealthy"
     RECORDING_PUBLISHED = "recording.published"
+    RECORDING_SKIPPED = "recording.skipped"
     STORAGE_OVERAGE = "storage.overage"
     SUMMARY = "summary"
 

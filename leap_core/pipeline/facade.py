@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leap_core import accounting, attempts, audit, recordings, retention, story
+from leap_core import accounting, attempts, audit, retention, story
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import OutputTarget, Recording, Source, User

@@ -24,7 +24,7 @@ from leap_core.db.models import ProcessingStage, Recording, Template, User
 from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import InvalidTransitionError, LeapError, NotFoundError
-from leap_core.notifications import notify, stage_failed
+from leap_core.notifications import notify, recording_skipped, stage_failed
 from leap_core.stages import TRANSCRIBE, Stage
 from leap_core.states import RecordingStatus
 from leap_core.storage import RecordingFiles, recording_files
@@ -55,6 +55,8 @@ class StageInput:
 class StageOutput:
     metadata: dict[str, Any] = field(default_factory=dict)
     skip_reason: str | None = None
+    skip_detail: str | None = None
+    """Why, in a sentence (`skip_reason` is the short word the recording row keeps, e.g. "blank")."""
     duration_s: float | None = None
 
 
@@ -175,10 +177,13 @@ class StageRunner:
                 recording.duration_s = output.duration_s
             if output.skip_reason is not None:
                 row.status = "skipped"
+                row.details = {**row.details, "skip_reason": output.skip_reason, "skip_detail": output.skip_detail}
                 recordings.transition(session, recording, RecordingStatus.SKIPPED)
                 recording.skip_reason = output.skip_reason
-                audit.record(session, actor, "recording.skip", "recording", recording_id,
-                             user_id=recording.user_id, details={"reason": output.skip_reason, "stage": stage.name})
+                audit.record(session, actor, "recording.skip", "recording", recording_id, user_id=recording.user_id,
+                             details={"reason": output.skip_reason, "detail": output.skip_detail, "stage": stage.name})
+                notify(session, recording.user_id, recording_skipped(recording_id, recording.title, stage.name,
+                                                                     output.skip_reason, output.skip_detail))
                 return "skipped"
             row.status = "completed"
             if stage.done is not None:

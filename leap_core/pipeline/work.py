@@ -61,7 +61,8 @@ def trim_silence(stage_input: StageInput) -> StageOutput:
         result = trim(files.source, files.trimmed, config)
     metadata = result.to_dict()
     if result.status == "blank" and stage_input.template.get("exclude_blank", True):
-        return StageOutput(metadata, skip_reason="blank")
+        tracks = f"; {result.audio.reason}" if len(result.audio.speech_s) > 1 else ""
+        return StageOutput(metadata, skip_reason="blank", skip_detail=f"{result.method_reason}{tracks}")
     assert result.output_path is not None, "trim returned ok without an output"
     return StageOutput({**metadata, **file_metadata(result.output_path)})
 

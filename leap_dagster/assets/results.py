@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, AssetObservation, Failure, MaterializeResult, MetadataValue
 
 from leap_core.errors import LeapError
 from leap_core.logs import log_context
@@ -90,10 +90,16 @@ def run_stage(
 def stage_results(
     context: AssetExecutionContext, leap: LeapResource, outcome: StageOutcome
 ) -> Iterator[MaterializeResult]:
-    """A skipped recording materialises nothing, so the assets downstream of it are skipped too;
-    its observation says why on each of them."""
+    """A skipped recording materialises nothing, so the assets downstream of it are skipped too; the skip is
+    logged, its stage's metadata (the reason with it) observed on the asset, and the story observation says
+    why on each later one."""
     story = _story(leap, outcome.recording_id)
     if outcome.status == "skipped":
+        if outcome.metadata:
+            reason = outcome.metadata.get("method_reason") or outcome.metadata.get("reason") or "skipped"
+            context.log.warning(f"{outcome.stage}: recording {outcome.recording_id} skipped: {reason}")
+            context.log_event(AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                               metadata=as_metadata({**outcome.metadata, "skipped": True})))
         if story is not None:
             observe_stop(context, story)
         return

@@ -220,3 +220,16 @@ def test_the_cli_lists_shows_and_cancels_my_tasks_and_refuses_in_one_line(
     assert shown == task | {"created_at": shown["created_at"]}
     assert json.loads(canceled.stdout)["status"] == "CANCELED"
     assert again.exit_code == 1 and again.stderr.count("\n") == 1 and "only pending or running" in again.stderr
+
+
+def test_a_skipped_recording_is_a_finished_task_whose_step_says_why(alice: UserAPI, recording_id: str) -> None:
+    launch(alice, "run-1")
+    run_stage(alice, recording_id, DOWNLOAD, "run-1")
+    why = "only 0.0 s of speech (needs 30 s); no audio track carries speech (track 1: 0.0 s, track 2: 0.0 s)"
+
+    def blank(_: StageInput) -> StageOutput:
+        return StageOutput({"method_reason": why}, skip_reason="blank", skip_detail=why)
+
+    alice.leap.pipeline.stages.run(recording_id, TRIM, blank, "run-1")
+    task = only_task(alice)
+    assert (task["status"], task["progress"], task["step"]) == ("SUCCESS", 100, f"Skipped at trim: {why}")

@@ -86,3 +86,22 @@ def test_a_stored_file_that_no_longer_matches_its_cut_list_fails_the_check(
     assert metadata["duration_matches"] is False
     assert float(metadata["duration_error_s"]) > 1.0  # type: ignore[arg-type]
     assert "duration differs" in (result.description or "")
+
+
+@pytest.mark.slow
+def test_a_blank_recording_is_skipped_with_its_reason_on_the_asset(demo: UserAPI, instance: DagsterInstance) -> None:
+    """Nothing materialises for a skipped recording, so the reason goes into an observation of the asset."""
+    from tests.fixtures.media import LectureSpec
+
+    drop_lecture(demo, make_lecture(LectureSpec(tracks=("noise", "noise"))))
+
+    settle(instance)
+
+    assert instance.get_latest_materialization_event(AssetKey("trimmed_video")) is None
+    (observed,) = instance.fetch_observations(AssetKey("trimmed_video"), limit=1).records
+    assert observed.asset_observation is not None
+    metadata = {key: value.value for key, value in observed.asset_observation.metadata.items()}
+    assert metadata["status"] == "blank" and metadata["skipped"] is True
+    assert "no audio track carries speech" in str(metadata["audio_track_reason"])
+    [notice] = [n for n in demo.notifications.list() if n["type"] == "recording.skipped"]
+    assert notice["data"]["reason"] == "blank"

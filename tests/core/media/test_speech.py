@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from leap_core.errors import MediaError
@@ -82,3 +84,22 @@ def test_speech_bounds_reads_the_whole_file_when_it_holds_too_little_speech_to_s
     assert bounds.spans[-1][1] == pytest.approx(full.spans[-1][1], abs=0.1)
     assert bounds.speech_seconds == pytest.approx(full.speech_seconds, rel=0.05)
     assert bounds.analysed_s == pytest.approx(lecture.duration, abs=0.1)
+
+
+def test_a_long_blank_recording_is_judged_from_samples_not_read_whole(tmp_path: Path) -> None:
+    from leap_core.media.trim import TrimConfig, trim
+    from tests.fixtures.media import make_blank
+
+    path = make_blank(1200)
+    for mode in ("head_tail", "pauses"):
+        result = trim(path, tmp_path / "out.mp4", TrimConfig(mode=mode))
+        assert result.status == "blank"
+        assert "samples spread over the recording" in result.method_reason
+        assert result.analysed_seconds < 1200 / 5  # heard a fraction of it
+        assert not (tmp_path / "out.mp4").exists()
+
+
+def test_sampling_suspects_speech_and_leaves_the_verdict_to_a_full_read(paused_lecture: Lecture) -> None:
+    from leap_core.media import speech
+
+    assert speech.sampled_blank(paused_lecture.path, speech.SAMPLING_MIN_S, 5.0) is None

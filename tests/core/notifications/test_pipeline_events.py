@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leap_core.api import UserAPI
-from leap_core.db.models import OutputTarget
+from leap_core.db.models import OutputTarget, Recording
 from leap_core.errors import StageError
 from leap_core.notifications import notify_recording_failed
 from leap_core.pipeline.runner import StageInput, StageOutput, StageRunner
@@ -93,3 +93,26 @@ def test_publishing_reports_the_url_and_a_revoked_account_asks_to_reconnect(
     assert by_type["recording.published"]["data"]["url"] == "https://videos.example/v1"
     failed = by_type["upload.failed"]["data"]
     assert (failed["platform"], failed["reason"], failed["action"]) == ("youtube", "auth", "reconnect")
+
+
+def test_a_skip_tells_the_owner_why(alice: UserAPI, recording_id: str) -> None:
+    from leap_core.stages import TRIM
+
+    force_status(alice, [recording_id], TRIM.ready)
+    why = "no speech in 1080 samples spread over the recording (2160 s heard)"
+
+    def blank(_: StageInput) -> StageOutput:
+        return StageOutput({"status": "blank", "method_reason": why}, skip_reason="blank", skip_detail=why)
+
+    outcome = StageRunner(alice.leap.settings, alice.leap.db).run(recording_id, TRIM, blank, run_id="run-1")
+
+    assert outcome.status == "skipped" and outcome.metadata["method_reason"] == why
+    [notice] = alice.notifications.list()
+    assert notice["type"] == "recording.skipped" and notice["unread"]
+    assert notice["data"] == {"recording_id": recording_id, "stage": "trim", "reason": "blank", "detail": why}
+    assert why in notice["body"]
+    [delivery] = alice.notifications.deliveries()
+    assert delivery["channel"] == "email"
+    with alice.leap.db.session() as session:
+        recording = session.get(Recording, recording_id)
+        assert recording is not None and recording.skip_reason == "blank"

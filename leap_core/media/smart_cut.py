@@ -1,0 +1,154 @@
+"""The smart cut: which frames of each kept span are copied and which re-encoded, then writing them.
+
+A span [start, end) becomes up to three pieces: a head re-encoded from `start` to the first keyframe in
+the span, the source's packets copied from that keyframe to the last clean end (`Gops.clean_end`), and,
+only when that clean end is further from `end` than the slack allows, a tail re-encoded up to `end`.
+A span without a keyframe inside is re-encoded whole. The plan is made before anything is written, so
+the audio is cut at the same (possibly moved) ends, beside the encoding.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leap_core.errors import MediaError
+from leap_core.media import bitstream, cut, remux
+from leap_core.media.cut import Encode
+from leap_core.media.ffmpeg import Progress
+from leap_core.media.gops import Gops
+from leap_core.media.probe import MediaInfo, open_media
+from leap_core.media.spans import Span
+
+
+@dataclass(frozen=True)
+class _Copy:
+    keyframe_dts: int
+    start: float
+    end: float
+
+
+@dataclass
+class Plan:
+    """Kept spans as they will be written, the pieces of each in output order, and the frames to encode."""
+
+    spans: list[Span] = field(default_factory=list)
+    pieces: list[tuple[Encode | _Copy, float]] = field(default_factory=list)
+    """Each piece with where its span starts in the source (its frames move by output start - this)."""
+    jobs: list[Encode] = field(default_factory=list)
+    ends_moved: int = 0
+
+    @property
+    def copied_whole(self) -> bool:
+        return not self.jobs
+
+
+@dataclass(frozen=True)
+class SmartCut:
+    """What `smart_cut` did: the spans written and how many pieces were re-encoded."""
+
+    spans: list[Span]
+    reencoded_pieces: int
+    ends_moved: int
+
+
+def _encode(gops: Gops, start: float, end: float, out: Path, quarter: float) -> Encode:
+    before = gops.last_at_or_before(start + quarter)
+    return Encode(start, end, out, gops.keyframe(before) if before is not None else None)
+
+
+def _plan_span(gops: Gops, span: Span, quarter: float, slack: float, name: str, plan: Plan) -> None:
+    start, end = span
+    workdir = Path(name)
+    first = gops.first_at_or_after(start - quarter)
+    if first is None or gops.at(first) >= end - quarter:
+        job = _encode(gops, start, end, workdir.with_name(f"{workdir.name}-whole"), quarter)
+        plan.jobs.append(job)
+        plan.pieces.append((job, start))
+        plan.spans.append(span)
+        return
+    keyframe = gops.at(first)
+    if not gops.starts_afresh(first):
+        raise MediaError("H.264 with open GOPs (keyframes that are not IDR frames): copied frames cannot "
+                         "follow re-encoded ones")
+    last = gops.last_at_or_before(end - quarter)
+    assert last is not None and last >= first
+    clean = gops.clean_end(last, end, quarter)
+    if clean <= keyframe + quarter:  # nothing between the keyframe and the end can be copied
+        job = _encode(gops, start, end, workdir.with_name(f"{workdir.name}-whole"), quarter)
+        plan.jobs.append(job)
+        plan.pieces.append((job, start))
+        plan.spans.append(span)
+        return
+    pieces: list[Encode | _Copy] = []
+    if keyframe > start + quarter:
+        pieces.append(_encode(gops, start, keyframe, workdir.with_name(f"{workdir.name}-head"), quarter))
+    if clean >= end - quarter:
+        pieces.append(_Copy(gops.keyframe(first).dts, keyframe, end))
+    elif end - clean <= slack:
+        pieces.append(_Copy(gops.keyframe(first).dts, keyframe, clean))
+        end = clean
+        plan.ends_moved += 1
+    else:
+        pieces.append(_Copy(gops.keyframe(first).dts, keyframe, clean))
+        pieces.append(_encode(gops, clean, end, workdir.with_name(f"{workdir.name}-tail"), quarter))
+    plan.jobs += [piece for piece in pieces if isinstance(piece, Encode)]
+    plan.pieces += [(piece, start) for piece in pieces]
+    plan.spans.append((start, end))
+
+
+def plan(
+    src: Path, info: MediaInfo, spans: list[Span], workdir: Path, slack: float, layout: bitstream.Layout
+) -> Plan:
+    """Decide every span's pieces from the keyframe index and the packets around each cut."""
+    quarter = 0.25 / (info.fps or 25)
+    result = Plan()
+    with Gops(src, layout, info.video_codec or "h264") as gops:
+        for index, span in enumerate(spans):
+            _plan_span(gops, span, quarter, slack, str(workdir / f"{index:05d}"), result)
+    return result
+
+
+def _placed(gops: Gops, plan: Plan, encoded: dict[Path, remux.Encoded], quarter: float) -> list[remux.Placed]:
+    """Pieces on the output's timeline. A copy ends a quarter frame before its end, as heads and tails do
+    (`_Frames.between`): off the frame grid (VFR), a frame that close to a cut belongs after it."""
+    placed: list[remux.Placed] = []
+    out_start = 0.0
+    by_start: dict[float, float] = {}
+    for (start, end) in plan.spans:
+        by_start[start] = out_start
+        out_start += end - start
+    for piece, span_start in plan.pieces:
+        offset = round(by_start[span_start] / gops.base) - gops.units(span_start)
+        if isinstance(piece, Encode):
+            placed.append(remux.Placed(encoded[piece.out], offset))
+        else:
+            copied = remux.Copied(piece.keyframe_dts, gops.units(piece.start), gops.units(piece.end - quarter))
+            placed.append(remux.Placed(copied, offset))
+    return placed
+
+
+def smart_cut(
+    src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None,
+    slack: float = cut.END_SLACK_S, tracks: list[int] | None = None,
+) -> SmartCut:
+    """Write `spans` of a video to `out` (MP4), copying all but the frames around each cut.
+
+    Raises MediaError when the source cannot be smart-cut (no keyframe index, Annex B storage, frames
+    reordered too deeply); the caller then re-encodes and says why."""
+    codec = info.video_codec or ""
+    with open_media(src) as container:
+        decoder = container.streams.video[0].codec_context
+        layout = bitstream.layout(codec, decoder.extradata)
+        delay = max(decoder.reorder_depth, 1) + 1
+    made = plan(src, info, spans, workdir, slack, layout)
+    sink = cut.HeadSink(codec, layout)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        audio = pool.submit(cut.kept_audio, src, info, made.spans, workdir / "audio.m4a", tracks)
+        cut.encode_all(src, info, made.jobs, sink, progress)
+        audio_path = audio.result()
+    with Gops(src) as gops:
+        placed = _placed(gops, made, sink.encoded, 0.25 / (info.fps or 25))
+    remux.write(src, placed, audio_path, out, layout, delay, sum(e - s for s, e in made.spans))
+    return SmartCut(made.spans, len(made.jobs), made.ends_moved)

@@ -1,0 +1,135 @@
+"""The smart cut on video as people record it: B-frames, open GOPs, OBS's long GOPs, HEVC, phone VFR.
+
+Every output frame is matched against the source frame the cut list says it is (by presentation time,
+so variable frame rates are covered), the output decodes without error, and the audio ends with the video.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from leap_core.media import bitstream
+from leap_core.media.gops import Gops
+from leap_core.media.probe import probe
+from leap_core.media.trim import TrimConfig, TrimResult, trim
+from tests.fixtures.media import ENCODINGS, Lecture, LectureSpec, make_lecture
+
+B_FRAME_ENCODINGS = [name for name in ENCODINGS if name != "ultrafast"]
+CONFIG = {"blank_min_speech_s": 3.0, "min_duration_s": 1.0, "min_pause_s": 2.0, "margin_s": 0.5}
+
+
+def spec(encoding: str) -> LectureSpec:
+    """Three sentences 4 s apart: pauses mode cuts twice, at points that are not keyframes (GOP 2 s)."""
+    fps = 30 if encoding in ("obs", "phone_vfr") else 25
+    return LectureSpec(encoding=encoding, gap=4.0, head_silence=3.0, tail_silence=3.0, fps=fps, gop=2 * fps)
+
+
+@pytest.fixture(scope="module", params=list(ENCODINGS))
+def encoded(request: pytest.FixtureRequest) -> tuple[str, Lecture]:
+    return request.param, make_lecture(spec(request.param))
+
+
+def frames(path: Path) -> list[tuple[float, np.ndarray]]:
+    """(time shown, grey picture) of every frame; decoding errors raise."""
+    with av.open(str(path)) as container:
+        container.streams.video[0].codec_context.options = {"err_detect": "explode"}
+        return [(float(f.time), f.to_ndarray(format="gray").astype(np.int16)) for f in container.decode(video=0)]
+
+
+def audio_end(path: Path) -> float:
+    """Where the file says its audio ends: the last packet's time plus its duration (AAC pads its last
+    frame to 1024 samples; the MP4 sample duration is the part that plays)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        last = max((p for p in container.demux(stream) if p.pts is not None), key=lambda p: p.pts or 0)
+        assert last.pts is not None and stream.time_base is not None
+        return float((last.pts + last.duration) * stream.time_base)
+
+
+def expected_frames(source: list[tuple[float, np.ndarray]], kept: list[tuple[float, float]], fps: float
+                    ) -> list[tuple[float, int]]:
+    """(output time, index of the source frame) for every frame the kept spans hold."""
+    quarter = 0.25 / fps
+    expected, offset = [], 0.0
+    for start, end in kept:
+        for index, (at, _) in enumerate(source):
+            if start - quarter <= at < end - quarter:
+                expected.append((at - start + offset, index))
+        offset += end - start
+    return expected
+
+
+def assert_cut_exactly(lecture: Lecture, result: TrimResult, fps: float) -> None:
+    """`fps` is the nominal rate; frames within a quarter of the *average* frame of a cut belong after it."""
+    assert result.output_path is not None
+    source, written = frames(lecture.path), frames(result.output_path)
+    expected = expected_frames(source, result.kept, probe(lecture.path).fps or fps)
+    assert len(written) == len(expected)
+    for (at, picture), (expected_at, index) in zip(written, expected, strict=True):
+        assert at == pytest.approx(expected_at, abs=0.5 / fps)
+        near = [k for k in (index - 1, index, index + 1) if 0 <= k < len(source)]
+        error = {k: np.abs(picture - source[k][1]).mean() for k in near}
+        assert min(error, key=error.__getitem__) == index, f"output frame at {at:.3f} s"
+        assert error[index] < 4.0
+    video_end = written[-1][0] + 1 / fps
+    assert abs(audio_end(result.output_path) - video_end) <= 0.040
+    assert result.output_duration == pytest.approx(sum(e - s for s, e in result.kept), abs=1 / fps)
+
+
+@pytest.mark.parametrize("mode", ["pauses", "head_tail"])
+def test_every_encoding_is_smart_cut_frame_exactly_and_in_sync(
+    encoded: tuple[str, Lecture], mode: str, tmp_path: Path
+) -> None:
+    name, lecture = encoded
+    result = trim(lecture.path, tmp_path / "out.mp4", TrimConfig.model_validate({**CONFIG, "mode": mode}))
+    if name == "open_gop":  # not yet: the re-encode is exact, and the metadata says why it was chosen
+        assert result.method == "reencode"
+        assert "open GOPs" in result.method_reason
+        assert_cut_exactly(lecture, result, spec(name).fps)
+        return
+    assert result.method == "smart_cut", result.method_reason
+    assert ("with B-frames" in result.method_reason) == (name in B_FRAME_ENCODINGS)
+    with Gops(lecture.path) as gops:  # the cuts the test makes are not on keyframes
+        assert all(gops.at(gops.first_at_or_after(start) or 0) != pytest.approx(start) for start, _ in result.kept[1:])
+    assert_cut_exactly(lecture, result, spec(name).fps)
+
+
+def test_a_span_end_moved_to_a_clean_end_stays_in_its_margin(tmp_path: Path) -> None:
+    lecture = make_lecture(spec("medium"))
+    config = TrimConfig.model_validate({**CONFIG, "mode": "pauses"})
+    result = trim(lecture.path, tmp_path / "out.mp4", config)
+    for (_, end), (_, speech_end) in zip(result.kept, [(0, s[1]) for s in lecture.speech_spans], strict=False):
+        assert end >= speech_end  # the margin, not the speech, pays for a clean end
+    assert_cut_exactly(lecture, result, 25)
+
+
+def test_open_gop_keyframes_show_frames_before_themselves() -> None:
+    """The fixture really is open-GOP: frames stored after a keyframe are shown before it."""
+    lecture = make_lecture(spec("open_gop"))
+    with av.open(str(lecture.path)) as container:
+        packets = [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.pts is not None]
+    keys = [i for i, (_, key) in enumerate(packets) if key][1:]
+    assert any(packets[i + 1][0] < packets[i][0] for i in keys)
+
+
+def test_annexb_packets_become_length_prefixed() -> None:
+    packet = b"\x00\x00\x00\x01\x67AB\x00\x00\x01\x68C\x00\x00\x00\x01\x65DEF"
+    assert bitstream.annexb_units(packet) == [b"\x67AB", b"\x68C", b"\x65DEF"]
+    assert bitstream.from_annexb(packet, 4) == b"\x00\x00\x00\x03\x67AB\x00\x00\x00\x02\x68C\x00\x00\x00\x04\x65DEF"
+
+
+def test_probe_tells_a_variable_frame_rate_from_a_constant_one() -> None:
+    assert probe(make_lecture(spec("phone_vfr")).path).vfr
+    assert not any(probe(make_lecture(spec(name)).path).vfr for name in ("ultrafast", "medium", "obs", "hevc"))
+
+
+def test_a_variable_frame_rate_survives_a_full_re_encode_frame_exactly(tmp_path: Path) -> None:
+    lecture = make_lecture(spec("phone_vfr"))
+    config = TrimConfig.model_validate({**CONFIG, "mode": "pauses", "method": "reencode"})
+    result = trim(lecture.path, tmp_path / "out.mp4", config)
+    assert result.method == "reencode"
+    assert_cut_exactly(lecture, result, spec("phone_vfr").fps)
