@@ -15,6 +15,7 @@ assets stay missing to Dagster's automation and can still be materialised later.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetObservation, MetadataValue
@@ -48,9 +49,11 @@ def this_and_later(asset: AssetKey) -> list[AssetKey]:
 STOPPED = (RecordingStatus.FAILED, RecordingStatus.SKIPPED)
 
 
-def observe_stop(context: AssetExecutionContext, story: Story, message: str | None = None) -> None:
+def observe_stop(context: AssetExecutionContext, story: Story, message: str | None = None,
+                 own_metadata: Mapping[str, Any] | None = None) -> None:
     """The stage stopped the recording (skip or failure): say so on this asset and on the ones it stops.
 
+    `own_metadata` (the stage's own, e.g. the trim's track choice) goes on this asset's observation only.
     A failed *reprocess* leaves the recording where it rested (ADR 0011), so only its own asset hears of it.
     """
     metadata = story_metadata(story)
@@ -59,8 +62,9 @@ def observe_stop(context: AssetExecutionContext, story: Story, message: str | No
     for key in this_and_later(own) if stopped else [own]:
         headline = story.headline if stopped else f"{message or 'failed'} (the recording stays {story.state})"
         description = headline if key == own else f"not run: {headline}"
+        extra = dict(own_metadata or {}) if key == own else {}
         context.log_event(AssetObservation(asset_key=key, partition=context.partition_key,
-                                           description=description, metadata=metadata))
+                                           description=description, metadata={**extra, **metadata}))
 
 
 def observe_not_requested(context: AssetExecutionContext, story: Story) -> None:

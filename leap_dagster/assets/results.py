@@ -95,13 +95,14 @@ def stage_results(
     why on each later one."""
     story = _story(leap, outcome.recording_id)
     if outcome.status == "skipped":
-        if outcome.metadata:
-            reason = outcome.metadata.get("method_reason") or outcome.metadata.get("reason") or "skipped"
-            context.log.warning(f"{outcome.stage}: recording {outcome.recording_id} skipped: {reason}")
-            context.log_event(AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
-                                               metadata=as_metadata({**outcome.metadata, "skipped": True})))
+        reason = outcome.metadata.get("method_reason") or outcome.metadata.get("reason") or "skipped"
+        context.log.warning(f"{outcome.stage}: recording {outcome.recording_id} skipped: {reason}")
+        own = as_metadata({**outcome.metadata, "skipped": True})
         if story is not None:
-            observe_stop(context, story)
+            observe_stop(context, story, own_metadata=own)
+        else:
+            context.log_event(AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                               metadata=own))
         return
     yield MaterializeResult(metadata={
         **as_metadata({**outcome.metadata, "elapsed_s": round(outcome.elapsed_s, 3)}),
