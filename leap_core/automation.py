@@ -41,6 +41,7 @@ from leap_core.db.models import (
 from leap_core.db.session import Database
 from leap_core.db.types import utcnow
 from leap_core.errors import LeapError, QuotaExceededError, ValidationError
+from leap_core.naming import checked_name
 from leap_core.notifications.events import automation_finished, notify
 from leap_core.quotas import EffectiveQuotas, effective_quotas_for
 from leap_core.sources.sync import CredentialReader, sync_sources
@@ -242,6 +243,7 @@ def create_job(
     session: Session, actor: Actor, template: Template, name: str, schedule: Mapping[str, Any],
     enabled: bool, now: datetime,
 ) -> AutomationJob:
+    name = checked_name(name, "automation job")
     parsed = Schedule.parse(schedule)
     quotas = quotas_of(session, template.user_id)
     check_job_count(session, template.user_id, quotas)

@@ -88,3 +88,15 @@ def test_the_cli_takes_weekday_names_and_writes_the_specifications_hours_key() -
     assert code == 0 and json.loads(out)["schedule"] == {"type": "hours", "timezone": "UTC", "hours": 6}
     code, _, err = run_leap("automation", "add", "bad", "--template", "inbox", "--cron", "0 0 30 2 *")
     assert (code, err.strip()) == (1, "error: the cron expression '0 0 30 2 *' never fires (no such date)")
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "bad\x00name"])
+def test_an_automation_job_name_is_one_to_a_hundred_printable_characters(
+    alice: UserAPI, tmp_path: Path, name: str
+) -> None:
+    alice.add_local_source("inbox", tmp_path / "inbox")
+    alice.add_template("lectures", targets=["local"])
+    api = AutomationAPI(alice, clock=lambda: datetime(2024, 1, 15, tzinfo=UTC))
+    with pytest.raises(ValidationError, match="1 to 100 printable characters"):
+        api.create(name, "lectures", {"type": "daily", "time": "06:00"})
+    assert api.list() == []
