@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter, build_run_status_sensor_context
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    EventRecordsFilter,
+    RunFailureSensorContext,
+    build_run_status_sensor_context,
+)
 
 from leap_core.api import UserAPI
 from leap_core.stages import TRANSCRIBE
@@ -24,6 +30,14 @@ def died_run(instance: DagsterInstance, partition_key: str) -> tuple[object, obj
     return instance.get_run_by_id(run.run_id), record.event_log_entry.dagster_event
 
 
+def failure_context(instance: DagsterInstance, run: object, event: object) -> RunFailureSensorContext:
+    """What the daemon hands recording_failure_sensor for the run's failure."""
+    return build_run_status_sensor_context(
+        sensor_name="recording_failure_sensor", dagster_instance=instance, dagster_run=run,  # type: ignore[arg-type]
+        dagster_event=event, resources=RESOURCES,  # type: ignore[arg-type]
+    ).for_run_failure()
+
+
 def test_a_died_run_moves_its_in_flight_recording_to_failed_at_the_stage(
     demo: UserAPI, instance: DagsterInstance
 ) -> None:
@@ -31,10 +45,7 @@ def test_a_died_run_moves_its_in_flight_recording_to_failed_at_the_stage(
     force_status(demo, [recording_id], RecordingStatus.TRANSCRIBING)
     key = demo.recording(recording_id)["partition_key"]
     run, event = died_run(instance, key)
-    context = build_run_status_sensor_context(
-        sensor_name="recording_failure_sensor", dagster_instance=instance, dagster_run=run,  # type: ignore[arg-type]
-        dagster_event=event, resources=RESOURCES,  # type: ignore[arg-type]
-    ).for_run_failure()
+    context = failure_context(instance, run, event)
     recording_failure_sensor(context)
     view = demo.recording(recording_id)
     assert (view["status"], view["failed_at_stage"]) == ("FAILED", "transcribe")
@@ -47,10 +58,7 @@ def test_a_recording_that_already_settled_is_left_alone(demo: UserAPI, instance:
     (recording_id,) = register_many(demo, 1)
     force_status(demo, [recording_id], RecordingStatus.UPLOADED)
     run, event = died_run(instance, demo.recording(recording_id)["partition_key"])
-    context = build_run_status_sensor_context(
-        sensor_name="recording_failure_sensor", dagster_instance=instance, dagster_run=run,  # type: ignore[arg-type]
-        dagster_event=event, resources=RESOURCES,  # type: ignore[arg-type]
-    ).for_run_failure()
+    context = failure_context(instance, run, event)
     recording_failure_sensor(context)
     assert demo.recording(recording_id)["status"] == "UPLOADED"
 
@@ -62,10 +70,7 @@ def test_the_failure_sensor_of_a_run_a_retry_replaced_changes_nothing(demo: User
     demo.leap.pipeline.stages._enter(recording_id, TRANSCRIBE, run.run_id)  # type: ignore[attr-defined]
     demo.leap.pipeline.mark_run_died(recording_id, run.run_id, "its run worker is gone")  # type: ignore[attr-defined]
     demo.retry([recording_id])  # issued while the run's failure is still being handled
-    context = build_run_status_sensor_context(
-        sensor_name="recording_failure_sensor", dagster_instance=instance, dagster_run=run,  # type: ignore[arg-type]
-        dagster_event=event, resources=RESOURCES,  # type: ignore[arg-type]
-    ).for_run_failure()
+    context = failure_context(instance, run, event)
 
     recording_failure_sensor(context)
 
