@@ -52,7 +52,8 @@ def test_a_real_runs_json_lines_carry_its_ids_and_no_secret(demo: UserAPI, tmp_p
     env.update({"PYTHONPATH": str(ROOT), "LEAP_HOME": str(settings.home),
                 "LEAP_DATABASE_URL": settings.resolved_database_url,
                 "LEAP_LOCAL_SOURCE_ROOTS": settings.local_source_roots,
-                "LEAP_LOG_FORMAT": "json", "LEAP_SMTP_PASSWORD": PLANTED})
+                "LEAP_LOG_FORMAT": "json", "LEAP_SMTP_PASSWORD": PLANTED,
+                "LEAP_INTAKE_STABLE_SECONDS": "0"})  # the file is complete: taken on the second scan
 
     done = subprocess.run([sys.executable, "-c", RUN], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=600, check=False)
