@@ -31,6 +31,7 @@ from sqlalchemy.pool import NullPool
 from leap_core import automation
 from leap_core.config import Settings
 from leap_core.db.models import AutomationJob
+from leap_core.db.session import Database
 from leap_dagster.automation_run import automation_run
 from leap_dagster.resources import LeapResource
 
@@ -56,8 +57,10 @@ LOADED = Loaded()
 def read_specs(settings: Settings) -> Loaded:
     """The enabled jobs as schedule specs and the revision they are at; never raises.
 
-    Uses its own short-lived engine with a connect timeout, and never creates or migrates the embedded
-    SQLite file (a code location load is not the place to make a database appear).
+    Uses its own short-lived engine with a connect timeout, and never creates the embedded SQLite file (a
+    code location load is not the place to make a database appear); an existing embedded database behind
+    the code is upgraded first, under the lock, by the same start-up rule every LEAP process follows
+    (`Database.prepare`), so a `dagster dev` after a `git pull` loads its schedules.
     """
     began = time.monotonic()
     url = settings.resolved_database_url
@@ -66,6 +69,14 @@ def read_specs(settings: Settings) -> Loaded:
         if not parsed.database or not Path(parsed.database).exists():
             return Loaded(error=f"no LEAP database yet at {parsed.database} (run `leap init`)")
         engine = create_engine(url, poolclass=NullPool)
+        if settings.is_embedded:
+            database = Database(url)
+            try:
+                database.prepare(embedded=True)
+            except Exception as exc:  # the read below then reports the schema it found
+                log.warning("could not upgrade the embedded database before loading schedules: %s", exc)
+            finally:
+                database.dispose()
     else:
         engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     try:
