@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stop_words import get_stop_words
+
 _LISTED = """
 a about above after again against all almost also although always am among an and another any anyone
 anything are around as at back be because been before being below between both but by can cannot could
@@ -16,5 +18,7 @@ these they thing things think this those though through thus to today together t
 upon us use used uses using very want wants was way we well were what whatever when where whether which
 while who whom whose why will with within without would yeah yes yet you your yours yourself
 um uh er ah oh hmm gonna wanna actually basically literally alright
+morning afternoon evening everyone everybody hello hi welcome please thank thanks already anyway
 """
-STOPWORDS = frozenset(_LISTED.split())
+STOPWORDS = frozenset(_LISTED.split()) | frozenset(get_stop_words("en"))
+"""LEAP's list (lecture fillers and greetings included) and the `stop-words` package's English one."""
