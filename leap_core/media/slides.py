@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def busy_mask(frames: list[np.ndarray]) -> np.ndarray:
     if len(frames) < 3:
         return np.zeros((HEIGHT, WIDTH), dtype=bool)
     moving = np.zeros(frames[0].shape, dtype=np.int32)
-    for a, b in zip(frames, frames[1:], strict=False):
+    for a, b in pairwise(frames):
         moving += np.abs(a - b) > PIXEL_DELTA
     return np.asarray(moving > BUSY_SHARE * (len(frames) - 1))
 
