@@ -35,7 +35,7 @@ MIN_REPLACED = 0.01
 """A same-background slide change still alters at least this share of the screen (its text)."""
 MIN_INK = 12
 """Pixels of text or drawing (of 64x36) below which a slide counts as blank: nothing to be removed."""
-BUSY_SHARE = 0.3
+BUSY_STEPS = 3
 MERGE_SECONDS = 2.5
 SETTLE_SECONDS = 1.0
 
@@ -70,14 +70,17 @@ def _samples(video: Path) -> tuple[list[float], list[np.ndarray]]:
 
 
 def busy_mask(frames: list[np.ndarray]) -> np.ndarray:
-    """Pixels that change in more than BUSY_SHARE of consecutive samples: a talking-head inset, a clock, a
-    playing video. A slide changes a few times an hour, so its pixels are still nearly always."""
-    if len(frames) < 3:
-        return np.zeros((HEIGHT, WIDTH), dtype=bool)
-    moving = np.zeros(frames[0].shape, dtype=np.int32)
+    """Pixels that keep changing on their own: a talking-head inset, a clock, a playing video.
+
+    A slide's pixel changes when the slide does (a step where much of the screen changes) or once when a
+    build adds it; a pixel that changes in BUSY_STEPS or more *small* steps is something moving.
+    """
+    moving = np.zeros((HEIGHT, WIDTH), dtype=np.int32)
     for a, b in pairwise(frames):
-        moving += np.abs(a - b) > PIXEL_DELTA
-    return np.asarray(moving > BUSY_SHARE * (len(frames) - 1))
+        changed = np.abs(a - b) > PIXEL_DELTA
+        if changed.mean() < CHANGED_SHARE:
+            moving += changed
+    return np.asarray(moving >= BUSY_STEPS)
 
 
 def change_share(before: np.ndarray, after: np.ndarray, still: np.ndarray) -> float:

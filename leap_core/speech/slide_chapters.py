@@ -4,7 +4,7 @@ Topic boundaries found in the text (TextTiling, or the OpenAI extractor's) land 
 the moment the lecturer moves on; the screen says exactly when. A boundary moves to the nearest slide
 change within SNAP_SECONDS when one exists (each change taken once), and a slide that stays up for a
 chapter's length starts a chapter of its own even where the text showed no clear dip: a new section
-slide is the lecturer's own chapter mark.
+slide is the lecturer's own chapter mark. Text boundaries far from every slide change are dropped.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 SNAP_SECONDS = 15.0
+SLIDE_CHAPTER_SECONDS = 30.0
+"""A slide shown this long is a section of the talk, not a passing picture."""
+MAX_SLIDE_CHAPTERS = 20
 
 
 def snap(starts: Sequence[float], changes: Sequence[float], window: float = SNAP_SECONDS) -> list[float]:
@@ -38,9 +41,14 @@ def long_slides(changes: Sequence[float], duration: float, min_seconds: float) -
 
 
 def slide_boundaries(topic_starts: Sequence[float], changes: Sequence[float], duration: float,
-                     min_seconds: float) -> list[float]:
-    """Topic starts snapped to slide changes, plus long slides not already near a topic start."""
-    snapped = snap(topic_starts, changes)
-    extra = [c for c in long_slides(changes, duration, min_seconds)
-             if all(abs(c - s) > SNAP_SECONDS for s in snapped)]
-    return sorted({0.0, *snapped, *extra})
+                     min_seconds: float = SLIDE_CHAPTER_SECONDS) -> list[float]:
+    """Topic starts snapped to slide changes, plus slides shown `min_seconds` or longer that are not near
+    a topic start (the longest first, up to MAX_SLIDE_CHAPTERS chapters in all). A topic start with no
+    slide change within SNAP_SECONDS is dropped: on a screen share the lecturer moves on with the slide,
+    and a text-only dip there was the less reliable signal (bench/slide_chapters.py)."""
+    snapped = [s for s in snap(topic_starts, changes) if s in changes]
+    ends = dict(zip(sorted(changes), [*sorted(changes)[1:], duration], strict=True))
+    extra = sorted((c for c in long_slides(changes, duration, min(min_seconds, SLIDE_CHAPTER_SECONDS))
+                    if all(abs(c - s) > SNAP_SECONDS for s in snapped)), key=lambda c: c - ends[c])
+    room = max(0, MAX_SLIDE_CHAPTERS - 1 - len(snapped))
+    return sorted({0.0, *snapped, *extra[:room]})

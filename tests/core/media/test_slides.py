@@ -26,5 +26,5 @@ def test_a_topic_boundary_snaps_to_a_slide_change_within_fifteen_seconds() -> No
 
 
 def test_a_long_slide_starts_a_chapter_even_without_a_topic_boundary_nearby() -> None:
-    assert slide_boundaries([200.0], [90.0, 205.0, 230.0, 240.0], duration=400, min_seconds=60) == [
-        0.0, 90.0, 205.0, 240.0]
+    assert slide_boundaries([200.0, 320.0], [90.0, 205.0, 230.0, 240.0], duration=400, min_seconds=60) == [
+        0.0, 90.0, 205.0, 240.0]  # 230 is up for 10 s only; 320 has no slide change near it
