@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from stop_words import get_stop_words
-
 _LISTED = """
 a about above after again against all almost also although always am among an and another any anyone
 anything are around as at back be because been before being below between both but by can cannot could
@@ -20,5 +18,6 @@ while who whom whose why will with within without would yeah yes yet you your yo
 um uh er ah oh hmm gonna wanna actually basically literally alright
 morning afternoon evening everyone everybody hello hi welcome please thank thanks already anyway
 """
-STOPWORDS = frozenset(_LISTED.split()) | frozenset(get_stop_words("en"))
-"""LEAP's list (lecture fillers and greetings included) and the `stop-words` package's English one."""
+STOPWORDS = frozenset(_LISTED.split())
+"""Not the `stop-words` package's English list: its 1,333 words include content words ("system"); the
+common words it would add are weighted down by their frequency instead (leap_core.speech.keywords)."""
