@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from leap_core.media.slides import slide_changes
 from leap_core.speech.slide_chapters import slide_boundaries, snap
+from leap_core.speech.slide_images import keep_slides
+from leap_core.speech.topic_models import Chapter, Topics
 from tests.fixtures.slides import SlideSpec, make_deck
 
 TOLERANCE = 1.0
@@ -28,3 +32,14 @@ def test_a_topic_boundary_snaps_to_a_slide_change_within_fifteen_seconds() -> No
 def test_a_long_slide_starts_a_chapter_even_without_a_topic_boundary_nearby() -> None:
     assert slide_boundaries([200.0, 320.0], [90.0, 205.0, 230.0, 240.0], duration=400, min_seconds=60) == [
         0.0, 90.0, 205.0, 240.0]  # 230 is up for 10 s only; 320 has no slide change near it
+
+
+def test_each_chapters_slide_and_the_title_slide_are_kept_beside_the_topics(tmp_path: Path) -> None:
+    deck = make_deck([SlideSpec(8, f"Part {i}: {w}") for i, w in enumerate(["Intro", "Caches", "Queues"])])
+    topics = Topics(summary="", chapters=[Chapter(start=0, title="Intro"), Chapter(start=8, title="Caches"),
+                                          Chapter(start=16, title="Queues")])
+    kept = keep_slides(topics, [c.at for c in slide_changes(deck.path)], deck.path, tmp_path / "slides")
+    assert kept.slide_changes == [8.0, 16.0] and kept.thumbnail == "title.jpg"
+    assert [s.image for s in kept.slides] == ["chapter-01.jpg", "chapter-02.jpg", "chapter-03.jpg"]
+    assert all((tmp_path / "slides" / name).read_bytes()[:2] == b"\xff\xd8"
+               for name in ["title.jpg", *(s.image for s in kept.slides)])
