@@ -52,7 +52,7 @@ PRESET_FIELDS = frozenset({"title", "description", "tags"})
 """Rendered with Jinja in the sandbox."""
 PRESET_SETTINGS = frozenset({
     "credential", "privacy", "category_id", "language", "publish_at", "playlist_id", "captions",
-    "group_id", "album_id", "privacy_view",
+    "group_id", "album_id", "privacy_view", "thumbnail",
 })
 """Plain values handed to the platform as they are (see leap_core.publishing.platforms)."""
 

@@ -12,6 +12,7 @@ import typer
 from leap_core.cli import context
 from leap_core.cli.output import JsonOption, emit
 from leap_core.errors import ValidationError
+from leap_core.speech.glossary import parse_glossary_file
 
 app = typer.Typer(help="What happens to matching recordings.", no_args_is_help=True)
 COLUMNS = ["id", "name", "priority", "process_on_arrival", "exclude_blank", "targets", "rules"]
@@ -73,6 +74,22 @@ def _retention(days: int | None, delete_zoom_copy: bool) -> dict[str, object]:
     return {**policy, "delete_source_after_download": True} if delete_zoom_copy else policy
 
 
+MAX_GLOSSARY_FILE = 256 << 10
+
+
+def _glossary(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        if path.stat().st_size > MAX_GLOSSARY_FILE:
+            raise ValidationError(f"{path} is larger than {MAX_GLOSSARY_FILE >> 10} KiB; a glossary holds at most "
+                                  "500 terms")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"cannot read {path}: {type(exc).__name__}") from None
+    return parse_glossary_file(text)
+
+
 @app.command("update")
 def update(
     template: str,
@@ -85,6 +102,8 @@ def update(
     presets: Path | None = typer.Option(None, help="JSON file replacing the presets: {platform: {...}} (Jinja)."),
     trim: Path | None = typer.Option(None, help="JSON file replacing the trim settings."),
     retention: Path | None = typer.Option(None, help="JSON file replacing the retention policy."),
+    glossary: Path | None = typer.Option(None, help="Course glossary: JSON {terms: [...]} or one term a line, "
+                                                    "'Term | sounds like | ...'; an empty file clears it."),
     as_json: bool = JsonOption,
 ) -> None:
     """Change only the given fields; recordings not processed yet are rematched against all your templates."""
@@ -92,7 +111,7 @@ def update(
         "targets": target or None, "process_on_arrival": process_on_arrival, "priority": priority,
         "exclude_blank": exclude_blank, "language": language,
         "rules": _json_object(rules), "presets": _json_object(presets), "trim": _json_object(trim),
-        "retention": _json_object(retention),
+        "retention": _json_object(retention), "glossary": _glossary(glossary),
     }
     given = {key: value for key, value in changes.items() if value is not None}
     if not given:

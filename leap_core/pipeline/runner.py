@@ -80,6 +80,7 @@ def template_snapshot(template: Template | None) -> dict[str, Any]:
         "trim": dict(template.trim), "presets": dict(template.presets), "exclude_blank": template.exclude_blank,
         "language": template.language,
         "retention": dict(template.retention or {}),
+        "glossary": dict(template.glossary or {}),
     }
 
 

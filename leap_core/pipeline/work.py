@@ -19,6 +19,9 @@ from leap_core.config import Settings
 from leap_core.errors import StageError
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
 from leap_core.sources.base import SourceClient, SourceFile
+from leap_core.speech.glossary import Glossary
+from leap_core.speech.glossary_match import apply_glossary
+from leap_core.speech.slide_images import SLIDES_ALLOWANCE, keep_slides, screen_slide_changes
 from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
 from leap_core.speech.topics import TopicExtractor, make_topic_extractor
 from leap_core.speech.transcribers import Transcriber, make_transcriber
@@ -100,12 +103,15 @@ def transcribe(stage_input: StageInput) -> StageOutput:
         transcript = transcriber.transcribe(trimmed_media(stage_input), work_dir=files.transcript_work)
         if not transcript.segments:
             raise StageError("transcribe", "no speech was recognised in the trimmed recording")
+        transcript, glossary = apply_glossary(transcript, Glossary.model_validate(
+            stage_input.template.get("glossary") or {}))
         _write_text(files.transcript, transcript.model_dump_json(indent=2))
     return StageOutput({
         **file_metadata(files.transcript), "language": transcript.language,
         "language_probability": transcript.language_probability or 0.0, "segments": len(transcript.segments),
         "words": transcript.word_count, "backend": transcript.backend, "model": transcript.model,
         "media_duration_s": round(transcript.duration, 2), "preview_md": transcript.preview_markdown(),
+        **glossary.metadata(),
     })
 
 
@@ -119,11 +125,14 @@ def topics(stage_input: StageInput) -> StageOutput:
     transcript = Transcript.model_validate_json(files.transcript.read_text())
     settings = stage_input.settings
     extractor = _extractor(settings.topics_backend, settings.openai_topics_model, settings.openai_base_url)
-    with disk.writing("topics", files.root, files.transcript.stat().st_size, settings, STORAGE):
-        extracted = extractor.extract(transcript)
+    with disk.writing("topics", files.root, files.transcript.stat().st_size + SLIDES_ALLOWANCE, settings, STORAGE):
+        changes = screen_slide_changes(stage_input)
+        extracted = extractor.extract(transcript, slides=changes)
+        extracted = keep_slides(extracted, changes, trimmed_media(stage_input), files.root / "slides")
         _write_text(files.topics, extracted.model_dump_json(indent=2))
     return StageOutput({
-        **file_metadata(files.topics), "chapters": len(extracted.chapters),
+        **file_metadata(files.topics), "chapters": len(extracted.chapters), "slide_changes": len(changes),
+        "thumbnail": extracted.thumbnail or "",
         "chapters_md": extracted.chapters_markdown() or "(no chapters)",
         "keywords": ", ".join(extracted.keywords[:10]), "chapters_note": extracted.chapters_note or "",
     })

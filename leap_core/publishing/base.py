@@ -40,6 +40,8 @@ class PublishRequest:
     playlist_id: str | None = None
     captions_srt: Path | None = None
     chapters: list[tuple[float, str]] = field(default_factory=list)
+    thumbnail: Path | None = None
+    """A JPEG for the platform's custom thumbnail; refused without a verified channel, which is no failure."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class PublishResult:
     bytes_sent: int
     resumed_from: int
     quota_units: int
+    skipped: tuple[str, ...] = ()
+    """Optional steps the platform refused, with why ("thumbnail: HTTP 403 ..."): the publish still counts."""
 
 
 class Publisher(Protocol):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast, get_args
 
 from leap_core import credentials
@@ -151,7 +152,18 @@ def publish_request(
         playlist_id=_optional_str(preset, "playlist_id") if platform == "youtube" else None,
         captions_srt=srt if wants_captions else None,
         chapters=[(c.start, c.title) for c in topics.chapters] if topics else [],
+        thumbnail=_thumbnail(stage_input, platform, preset, topics),
     )
+
+
+def _thumbnail(
+    stage_input: StageInput, platform: str, preset: Mapping[str, Any], topics: Topics | None,
+) -> Path | None:
+    """The title slide for YouTube, unless the preset says `thumbnail: false` or there is none."""
+    if platform != "youtube" or not preset.get("thumbnail", True) or topics is None or not topics.thumbnail:
+        return None
+    path = stage_input.files.root / "slides" / topics.thumbnail
+    return path if path.is_file() else None
 
 
 class PlatformPublish:
@@ -200,6 +212,7 @@ def result_metadata(
     return {
         "platform": result.platform, "credential": account.name, "bytes_sent": result.bytes_sent,
         "resumed_from": result.resumed_from, "quota_units": result.quota_units, "truncated": truncated or [],
+        "skipped": list(result.skipped),
     }
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 from leap_core.speech.chapters import validate_chapters
+from leap_core.speech.keywords import general_weights
+from leap_core.speech.slide_chapters import slide_boundaries, snap
 from leap_core.speech.texttiling import W, blocks, boundaries, term
 from leap_core.speech.topic_models import Chapter, Topics
 from leap_core.speech.transcript import Transcript
@@ -25,6 +27,9 @@ SUMMARY_SENTENCES = 3
 MIN_CHAPTER_SECONDS = 60.0
 """A chapter shorter than a minute is a paragraph, not something a viewer navigates to."""
 MAX_CHAPTERS = 20
+SHORT_CHAPTER_SECONDS = 20.0
+"""The shortest chapter a short lecture gets (YouTube's own minimum is 10 s)."""
+PAUSE_SECONDS = 8.0
 _SENTENCE_END = re.compile(r"[.!?…]$")
 _BREAK = re.compile(r"[.!?…,;:]$")
 
@@ -65,8 +70,9 @@ def _weight(phrase: Phrase, count: int) -> float:
     return count * (1 + 0.25 * (len(phrase) - 1))
 
 
-def _ranked(counts: Counter[Phrase], idf: dict[Phrase, float] | None = None) -> list[Phrase]:
-    scores = {p: _weight(p, c) * (idf or {}).get(p, 1.0) for p, c in counts.items()}
+def _ranked(counts: Counter[Phrase], idf: dict[Phrase, float] | None = None,
+            general: dict[Phrase, float] | None = None) -> list[Phrase]:
+    scores = {p: _weight(p, c) * (idf or {}).get(p, 1.0) * (general or {}).get(p, 1.0) for p, c in counts.items()}
     return [p for p, s in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0]
 
 
@@ -133,25 +139,61 @@ class LocalTopicExtractor:
         self.min_chapter_seconds = min_chapter_seconds
         self.max_chapters = max_chapters
 
-    def extract(self, transcript: Transcript) -> Topics:
+    def extract(self, transcript: Transcript, slides: Sequence[float] = ()) -> Topics:
+        """`slides`: slide-change times of the screen share (leap_core.media.slides); boundaries snap to them."""
         words = timed_words(transcript)
         if not words:
             return Topics(summary="", chapters_note="omitted: the transcript is empty")
         counts, spellings = _phrases(words)
-        top = _distinct(_ranked(counts))[:KEYWORDS]
+        top = _distinct(_ranked(counts, general=general_weights(
+            {p: _spelled(p, spellings) for p in counts}, transcript.language)))[:KEYWORDS]
         summary = _summary(words, {t for p in top for t in p})
-        chapters, note = validate_chapters(self._chapters(words, transcript.duration), transcript.duration)
+        chapters, note = validate_chapters(self._chapters(words, transcript.duration, slides), transcript.duration)
         return Topics(summary=summary, keywords=[_spelled(p, spellings) for p in top],
                       chapters=chapters, chapters_note=note)
 
-    def _chapters(self, words: list[TimedWord], duration: float) -> list[Chapter]:
+    def _chapters(self, words: list[TimedWord], duration: float, slides: Sequence[float] = ()) -> list[Chapter]:
+        # A short lecture gets shorter chapters (a 199 s talk in two parts had room for only one of 60 s).
+        min_seconds = min(self.min_chapter_seconds, max(SHORT_CHAPTER_SECONDS, duration / 5))
         tiles = blocks(words)
         speech = max(words[-1].end - words[0].start, 1.0)
         blocks_per_second = len(tiles) / speech
-        min_gap = max(2, math.ceil(self.min_chapter_seconds * blocks_per_second))
-        max_count = min(self.max_chapters, int(duration / self.min_chapter_seconds)) - 1
-        cuts = [_sentence_start(words, tiles[b].first_word) for b in boundaries(tiles, min_gap, max_count)]
-        edges = [0, *sorted(set(cuts)), len(words)]
+        min_gap = max(2, math.ceil(min_seconds * blocks_per_second))
+        max_count = min(self.max_chapters, int(duration / min_seconds)) - 1
+        cuts = {_sentence_start(words, tiles[b].first_word) for b in boundaries(tiles, min_gap, max_count)}
+        cuts |= _pauses(words, min_seconds)
+        if slides:
+            times = slide_boundaries([words[c].start for c in cuts], slides, duration, min_seconds)
+            cuts = {_word_at(words, t) for t in times[1:]} - {0}
+        edges = _at_least_three([0, *sorted(cuts), len(words)], words, min_seconds)
         parts = [words[a:b] for a, b in pairwise(edges) if b > a]
         starts = [0.0] + [part[0].start for part in parts[1:]]
+        if slides:  # the chapter starts on the slide, not at the first word said over it
+            starts = [0.0, *snap(starts[1:], slides, window=PAUSE_SECONDS)]
         return [Chapter(start=s, title=t) for s, t in zip(starts, _titles(parts), strict=True)]
+
+
+def _word_at(words: Sequence[TimedWord], at: float) -> int:
+    """The first word that ends after `at`: the first one said over a slide shown at `at`."""
+    return next((i for i, w in enumerate(words) if w.end > at), len(words) - 1)
+
+
+def _pauses(words: Sequence[TimedWord], min_seconds: float) -> set[int]:
+    """Words after a silence of PAUSE_SECONDS or more: a lecture resumed after a break starts a chapter."""
+    return {i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= PAUSE_SECONDS
+            and words[i].start - words[0].start >= min_seconds and words[-1].end - words[i].start >= min_seconds}
+
+
+def _at_least_three(edges: list[int], words: Sequence[TimedWord], min_seconds: float) -> list[int]:
+    """Split the longest part at a sentence start near its middle until there are three (YouTube's minimum)."""
+    edges = sorted(set(edges))
+    while len(edges) < 4:
+        spans = [(words[b - 1].end - words[a].start, a, b) for a, b in pairwise(edges)]
+        length, a, b = max(spans)
+        if length < 2 * min_seconds or b - a < 2 * W:
+            break
+        middle = _sentence_start(words, (a + b) // 2)
+        if not a < middle < b:
+            break
+        edges = sorted({*edges, middle})
+    return edges

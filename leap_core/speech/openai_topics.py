@@ -8,6 +8,7 @@ list. Chapters come from the windows and are checked against YouTube's rules lik
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 import openai
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 from leap_core.errors import StageError
 from leap_core.speech.chapters import validate_chapters
 from leap_core.speech.openai_client import make_client, stage_error
+from leap_core.speech.slide_chapters import snap
 from leap_core.speech.topic_models import Chapter, Topics
 from leap_core.speech.transcript import Segment, Transcript, format_clock
 
@@ -84,7 +86,7 @@ class OpenAITopicExtractor:
     def __repr__(self) -> str:
         return f"OpenAITopicExtractor(model={self.model!r}, base_url={self.base_url!r})"
 
-    def extract(self, transcript: Transcript) -> Topics:
+    def extract(self, transcript: Transcript, slides: Sequence[float] = ()) -> Topics:
         if not transcript.segments:
             return Topics(summary="", chapters_note="omitted: the transcript is empty")
         client = make_client(self._api_key, self.base_url, self.timeout, self.max_retries, "topics")
@@ -97,6 +99,10 @@ class OpenAITopicExtractor:
             joined = "\n\n".join(f"Part {i + 1}: {d.summary}" for i, d in enumerate(drafts))
             overview = self._ask(client, _COMBINE, joined, Overview, "the combined summary")
         found = [Chapter(start=c.start_seconds, title=c.title) for d in drafts for c in d.chapters]
+        if slides:  # titles stay the model's; only the starts move onto the slide changes
+            moved = snap([c.start for c in found], slides)
+            ordered = sorted(found, key=lambda c: c.start)
+            found = [Chapter(start=s, title=c.title) for s, c in zip(moved, ordered, strict=True)]
         chapters, note = validate_chapters(found, transcript.duration)
         keywords = [k.strip() for k in overview.keywords if k.strip()]
         return Topics(summary=overview.summary.strip(), keywords=keywords, chapters=chapters,

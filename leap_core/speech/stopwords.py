@@ -16,5 +16,8 @@ these they thing things think this those though through thus to today together t
 upon us use used uses using very want wants was way we well were what whatever when where whether which
 while who whom whose why will with within without would yeah yes yet you your yours yourself
 um uh er ah oh hmm gonna wanna actually basically literally alright
+morning afternoon evening everyone everybody hello hi welcome please thank thanks already anyway
 """
 STOPWORDS = frozenset(_LISTED.split())
+"""Not the `stop-words` package's English list: its 1,333 words include content words ("system"); the
+common words it would add are weighted down by their frequency instead (leap_core.speech.keywords)."""

@@ -12,12 +12,25 @@ class Chapter(BaseModel):
     title: str
 
 
+class Slide(BaseModel):
+    """A chapter's slide: the picture on screen when it starts, kept beside topics.json."""
+
+    start: float
+    image: str
+    """File name under the recording's `slides/` folder."""
+
+
 class Topics(BaseModel):
     summary: str
     keywords: list[str] = Field(default_factory=list)
     chapters: list[Chapter] = Field(default_factory=list)
     chapters_note: str | None = None
     """Why the chapters were adjusted or left out (YouTube's rules); None when they were fine as found."""
+    slide_changes: list[float] = Field(default_factory=list)
+    """Where the screen share changed slides (leap_core.media.slides); empty for audio or no video."""
+    slides: list[Slide] = Field(default_factory=list)
+    thumbnail: str | None = None
+    """The title slide (the picture at 0:00 + 1 s), offered to YouTube as the custom thumbnail."""
 
     def chapters_text(self) -> str:
         """The lines YouTube turns into chapters when they appear in a video description."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from leap_core.errors import ValidationError
@@ -21,8 +22,9 @@ __all__ = [
 
 
 class TopicExtractor(Protocol):
-    def extract(self, transcript: Transcript) -> Topics:
-        """Chapters returned already satisfy YouTube's rules, or are empty with the reason in the note."""
+    def extract(self, transcript: Transcript, slides: Sequence[float] = ()) -> Topics:
+        """Chapters returned already satisfy YouTube's rules, or are empty with the reason in the note.
+        `slides`: slide-change times of the screen share; chapter starts snap to them (±15 s)."""
         ...
 
 

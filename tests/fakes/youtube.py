@@ -25,7 +25,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 READ_BLOCK = 1 << 16
-ENDPOINTS = ("token", "insert", "chunk", "captions", "playlist", "update", "delete")
+ENDPOINTS = ("token", "insert", "chunk", "captions", "playlist", "update", "delete", "thumbnail")
 
 
 @dataclass
@@ -169,6 +169,7 @@ class FakeYouTube(ServedFake):
         self.videos: dict[str, dict[str, Any]] = {}
         self.captions: dict[str, dict[str, Any]] = {}
         self.playlist_items: list[dict[str, Any]] = []
+        self.thumbnails: dict[str, bytes] = {}
         self.access_tokens: set[str] = set()
         self.refresh_token = "1//fake-refresh-token-for-tests"
         self.revoked = False
@@ -260,6 +261,9 @@ class FakeYouTube(ServedFake):
                 self._failed("captions") or self._replace_captions(headers, body)
             ),
             ("GET", "/youtube/v3/captions"): lambda: self._list_captions(query),
+            ("POST", "/upload/youtube/v3/thumbnails/set"): lambda: (
+                self._failed("thumbnail") or self._set_thumbnail(query, body)
+            ),
             ("POST", "/youtube/v3/playlistItems"): lambda: (
                 self._failed("playlist") or self._add_to_playlist(body)
             ),
@@ -384,6 +388,13 @@ class FakeYouTube(ServedFake):
             if c["videoId"] == query.get("videoId")
         ]
         return Reply.json({"items": items})
+
+    def _set_thumbnail(self, query: dict[str, str], body: bytes) -> Reply:
+        """Answers like YouTube for a verified channel; `fail("thumbnail", 403, "forbidden")` is an
+        unverified one."""
+        with self._lock:
+            self.thumbnails[query.get("videoId", "")] = body
+        return Reply.json({"kind": "youtube#thumbnailSetResponse", "items": [{"default": {"url": "fake"}}]})
 
     def _add_to_playlist(self, body: bytes) -> Reply:
         item = json.loads(body)

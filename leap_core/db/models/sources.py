@@ -48,5 +48,7 @@ class Template(Base):
     """A code ("ru") or "auto" for transcription; None: the deployment's LEAP_WHISPER_LANGUAGE."""
     retention: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     """`days` after publishing until the recording is archived; `delete_source_after_download` (Zoom)."""
+    glossary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
+    """`terms` (name, optional `sounds_like`): spellings restored after decoding (leap_core.speech.glossary)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -319,3 +319,19 @@ def test_a_chunk_size_that_is_not_a_multiple_of_256_kib_is_refused(youtube: Fake
 
 def test_the_resume_adapter_was_checked_against_the_installed_client_library() -> None:
     assert googleapiclient_version == ADAPTED_VERSION
+
+
+def test_the_title_slide_becomes_the_thumbnail_and_an_unverified_channels_403_does_not_fail_the_publish(
+    youtube: FakeYouTube, video: Path, tmp_path: Path
+) -> None:
+    slide = tmp_path / "title.jpg"
+    slide.write_bytes(b"\xff\xd8\xff\xe0 fake jpeg")
+    result = publisher(youtube).publish(request_for(video, thumbnail=slide), resume_state=None, checkpoint=Recorder())
+    assert youtube.thumbnails[result.video_id].endswith(b"fake jpeg") and result.skipped == ()
+
+    youtube.fail("thumbnail", 403, "forbidden")
+    recorder = Recorder()
+    second = publisher(youtube).publish(request_for(video, thumbnail=slide), resume_state=None, checkpoint=recorder)
+    assert second.video_id in youtube.videos and second.video_id not in youtube.thumbnails
+    assert len(second.skipped) == 1 and second.skipped[0].startswith("thumbnail: ")
+    assert recorder.last is not None and "thumbnail" in recorder.last["done"]

@@ -97,7 +97,8 @@ def test_topics_prints_chapters_from_a_transcript_file(app: typer.Typer, tmp_pat
     )
     result = CliRunner().invoke(app, ["topics", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert set(json.loads(result.stdout)) == {"summary", "keywords", "chapters", "chapters_note"}
+    assert set(json.loads(result.stdout)) == {"summary", "keywords", "chapters", "chapters_note", "slide_changes",
+                                              "slides", "thumbnail"}
     human = CliRunner().invoke(app, ["topics", str(path)])
     assert human.exit_code == 0 and human.stdout.startswith("summary")
 

@@ -90,3 +90,34 @@ def test_a_short_talk_gets_a_summary_but_no_chapters_and_says_why() -> None:
 def test_an_empty_transcript_has_no_topics() -> None:
     topics = LocalTopicExtractor().extract(Transcript(language="en", duration=600, backend="t", model="t"))
     assert (topics.summary, topics.keywords, topics.chapters) == ("", [], [])
+
+
+def _short_lecture() -> Transcript:
+    """199 s in two parts with a 35 s pause, opening with a greeting: the case a new user reported."""
+    first = ["Good morning, please sit down, we already started.",
+             *[s for _ in range(3) for s in PARTS["vectors"]]]
+    second = [s for _ in range(3) for s in PARTS["matrices"]]
+    segments, clock = [], 0.0
+    for part in (first, second):
+        for sentence in part:
+            seconds = len(sentence) / 15
+            segments.append(Segment(start=clock, end=clock + seconds, text=sentence))
+            clock += seconds + 0.4
+        clock += 35.0
+    return Transcript(language="en", duration=199.0, backend="t", model="t", segments=segments)
+
+
+def test_a_short_lecture_in_two_parts_gets_youtube_chapters_and_topic_keywords() -> None:
+    topics = LocalTopicExtractor().extract(_short_lecture())
+    assert len(topics.chapters) >= 3, topics.chapters_note
+    assert topics.chapters[0].start == 0
+    assert all(b.start - a.start >= 10 for a, b in zip(topics.chapters, topics.chapters[1:], strict=False))
+    assert not {"morning", "please", "already"} & {w for k in topics.keywords for w in k.split()}
+    assert {"vector", "matrix"} & {w.rstrip("s") for k in topics.keywords for w in k.split()}
+
+
+def test_chapter_starts_move_onto_the_slide_changes() -> None:
+    transcript, true_starts = _lecture()
+    slides = [t + 6.0 for t in true_starts[1:]]
+    chapters = LocalTopicExtractor().extract(transcript, slides=slides).chapters
+    assert [c.start for c in chapters] == [0.0, *slides]
