@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import ffmpeg
-
 from leap_core.media import cut, loudness, samples
 from leap_core.media import ffmpeg as ff
 from leap_core.media.loudness import Gain, Loudness
@@ -93,9 +91,7 @@ class AudioWriter:
                                 f"measuring the loudness of {self.src.name}")
 
     def _encode(self, spans: list[Span], out: Path, gain: Gain | None) -> bytes:
-        stream = ffmpeg.input("pipe:", f=samples.PCM_FORMAT, ar=self.rate, ac=self.channels)
-        for name, options in gain.filters() if gain else []:
-            stream = stream.filter(name, **options)
+        stream = loudness.pcm_input(self.rate, self.channels, gain)
         return ff.run_fed(stream.output(str(out), f="mp4", **cut.AUDIO_ENCODER), self._pcm(spans, self.settings.fade_s),
                           f"re-encoding the audio of {self.src.name}", loglevel="info" if gain else "error")
 

@@ -77,7 +77,7 @@ def meter() -> dict[str, object]:
 
 def measure(pcm: Iterable[bytes], rate: int, channels: int, what: str) -> Loudness:
     """Pass one: the loudness of `pcm` (interleaved float, as `samples.kept_pcm` yields it)."""
-    stream = ffmpeg.input("pipe:", f=samples.PCM_FORMAT, ar=rate, ac=channels).filter("ebur128", **meter())
+    stream = pcm_input(rate, channels).filter("ebur128", **meter())
     stderr = ff.run_fed(stream.output("-", f="null"), pcm, what, loglevel="info")
     return parse_summary(stderr)
 
@@ -116,9 +116,14 @@ def corrected(gain: Gain, through_limiter: Loudness, target_lufs: float) -> Gain
     return Gain(round(gain.gain_db + shortfall, 2), gain.ceiling_db)
 
 
+def pcm_input(rate: int, channels: int, gain: Gain | None = None) -> ffmpeg.nodes.FilterableStream:
+    """ffmpeg's input of the PCM on its stdin, through `gain`'s filters when there is one."""
+    stream = ffmpeg.input("pipe:", f=samples.PCM_FORMAT, ar=rate, ac=channels)
+    for name, options in gain.filters() if gain else []:
+        stream = stream.filter(name, **options)
+    return stream
+
+
 def measure_through(pcm: Iterable[bytes], rate: int, channels: int, gain: Gain, what: str) -> Loudness:
     """Pass one and a half: the loudness `gain` would give, limiter included, without encoding anything."""
-    stream = ffmpeg.input("pipe:", f=samples.PCM_FORMAT, ar=rate, ac=channels)
-    for name, options in gain.filters():
-        stream = stream.filter(name, **options)
-    return parse_summary(ff.run_fed(stream.output("-", f="null"), pcm, what, loglevel="info"))
+    return parse_summary(ff.run_fed(pcm_input(rate, channels, gain).output("-", f="null"), pcm, what, loglevel="info"))
