@@ -293,9 +293,10 @@ print(json.dumps({"result": result.to_dict(), "rss_python": resource.getrusage(r
 """
 LOUDNESS_RUNS = {"pauses": {"mode": "pauses"}, "pauses, loudness off": {"mode": "pauses", "loudness": "off"},
                  "head_tail, loudness always": {"mode": "head_tail", "loudness": "always"},
-                 "head_tail (auto: gain recorded)": {"mode": "head_tail"}}
-"""Each run beside its reference in the same run: pauses with loudness off (what the loudness passes cost),
-head_tail copying its audio (what re-encoding it to normalise costs)."""
+                 "head_tail (auto: gain recorded)": {"mode": "head_tail"},
+                 "head_tail, loudness off": {"mode": "head_tail", "loudness": "off"}}
+"""Each run beside its reference in the same run: pauses and head_tail with loudness off (what measuring and
+normalising cost)."""
 
 
 def loudness_table(minutes: float, tmp: Path) -> list[str]:

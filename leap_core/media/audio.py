@@ -102,8 +102,8 @@ class AudioWriter:
             if settings.loudness == "off":
                 self.report = AudioReport(True, "audio stream-copied; loudness off in the template")
                 return out
-            before = loudness.measure(self._pcm(spans, 0.0), self.rate, self.channels,
-                                      f"measuring the loudness of {self.src.name}")
+            before = loudness.measure_span(self.src, spans[0], self.tracks[0],
+                                           f"measuring the loudness of {self.src.name}")
             gain = loudness.gain_for(before, settings.target_lufs, settings.true_peak_db)
             self.report = AudioReport(True, "audio stream-copied: the gain to the target is recorded, not applied "
                                       "(loudness `always` re-encodes the audio to apply it)", before,

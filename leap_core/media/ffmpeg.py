@@ -31,13 +31,15 @@ def last_complaint(stderr: bytes | None) -> str:
     return lines[-1] if lines else "unknown ffmpeg error"
 
 
-def run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
-    """Run one ffmpeg command quietly; a failure becomes a MediaError saying `what` failed and why."""
-    args = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+def run(stream: ffmpeg.nodes.OutputStream, what: str, loglevel: str = "error") -> bytes:
+    """Run one ffmpeg command quietly; a failure becomes a MediaError saying `what` failed and why.
+    Returns ffmpeg's log (see `run_fed`)."""
+    args = stream.global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", loglevel)
     try:
-        args.run(cmd=ffmpeg_binary(), capture_stdout=True, capture_stderr=True, overwrite_output=True)
+        _, stderr = args.run(cmd=ffmpeg_binary(), capture_stdout=True, capture_stderr=True, overwrite_output=True)
     except ffmpeg.Error as exc:
         raise MediaError(f"{what} failed: {last_complaint(exc.stderr)}") from None
+    return bytes(stderr or b"")
 
 
 def run_fed(
