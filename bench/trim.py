@@ -6,6 +6,7 @@
     .venv/bin/python bench/trim.py --encodings 5               # every encoding of tests/fixtures, 5 min each
     .venv/bin/python bench/trim.py --blank-hours 3             # how long a 3-hour blank file takes to judge
     .venv/bin/python bench/trim.py --vfr-hours 2               # A/V offset after pause cutting 2 h of VFR
+    .venv/bin/python bench/trim.py --loudness 10               # output loudness of -35 and -10 LUFS inputs
 
 The lecture is generated (espeak sentences, 30 s of silence at each end, pink noise at -50 dBFS,
 testsrc2 720p H.264 without B-frames, keyframes every 10 s, AAC) and cached in tests/.media-cache.
@@ -283,6 +284,53 @@ def vfr_table(hours: float, tmp: Path) -> list[str]:
             f"| {worst * 1000:.1f} | {last * 1000:.1f} | {run.timing.wall:.1f} | {run.result['method']} |"]
 
 
+LOUDNESS_CHILD = """
+import json, resource, sys
+from pathlib import Path
+from leap_core.media.trim import TrimConfig, trim
+result = trim(Path(sys.argv[1]), Path(sys.argv[2]), TrimConfig.model_validate(json.loads(sys.argv[3])))
+print(json.dumps({"result": result.to_dict(), "rss_python": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+LOUDNESS_RUNS = {"pauses": {"mode": "pauses"}, "pauses, loudness off": {"mode": "pauses", "loudness": "off"},
+                 "head_tail, loudness always": {"mode": "head_tail", "loudness": "always"},
+                 "head_tail (auto: gain recorded)": {"mode": "head_tail"},
+                 "head_tail, loudness off": {"mode": "head_tail", "loudness": "off"}}
+"""Each run beside its reference in the same run: pauses and head_tail with loudness off (what measuring and
+normalising cost)."""
+
+
+def loudness_table(minutes: float, tmp: Path) -> list[str]:
+    """Output loudness and true peak (metered on the written file by ffmpeg's ebur128) for lectures recorded
+    at the issue's -35 and -10 LUFS (held-out voices, 48 kHz stereo AAC), with wall time and peak memory of
+    a fresh process per trim (python and the largest ffmpeg it ran)."""
+    from tests.fixtures.loudness import JUDGING, at_level, meter
+
+    lines = ["| input | run | output LUFS | output dBTP | gain dB | wall s | RSS python MiB | RSS ffmpeg MiB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for level in JUDGING:
+        print(f"generating the {level.lufs:g} LUFS lecture (cached)...", file=sys.stderr)
+        spec = dataclasses.replace(lecture_spec(minutes, noise_dbfs=-50.0), voice=level.voice, size="320x240")
+        src = at_level(make_lecture(spec), level)
+        metered = meter(src)
+        for name, config in LOUDNESS_RUNS.items():
+            out = tmp / f"loud-{len(lines)}.mp4"
+            shim, log = tmp / "rss-bin", tmp / f"rss-loud-{len(lines)}.log"
+            shim.mkdir(exist_ok=True)
+            (shim / "ffmpeg").write_text(SHIM.format(log=log, ffmpeg=ffmpeg_binary()))
+            (shim / "ffmpeg").chmod(0o755)
+            env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
+            settings = json.dumps({**config, "blank_min_speech_s": 3.0})
+            timing, printed = timed([sys.executable, "-c", LOUDNESS_CHILD, str(src), str(out), settings], env)
+            data = json.loads(printed)
+            peaks = [int(line) for line in log.read_text().split() if line.isdigit()] if log.exists() else [0]
+            written = meter(out)
+            lines.append(f"| {metered.integrated:.1f} LUFS, {metered.true_peak:.1f} dBTP | {name} "
+                         f"| {written.integrated:.1f} | {written.true_peak:.1f} | {data['result']['loudness_gain_db']} "
+                         f"| {timing.wall:.1f} | {data['rss_python'] / MIB:.0f} | {max(peaks) / MIB:.0f} |")
+            print(lines[-1], file=sys.stderr)
+    return lines
+
+
 def encodings_table(minutes: float, slice_s: float, tmp: Path) -> list[str]:
     """head_tail against the floor and pauses against a veryfast re-encode, on every encoding people record
     in (same run, same 720p lecture content), with the method each trim chose."""
@@ -318,7 +366,15 @@ def main() -> None:
     parser.add_argument("--encodings", type=float, default=0.0, help="minutes: only the per-encoding table")
     parser.add_argument("--blank-hours", type=float, default=0.0, help="hours: only the blank-file timing")
     parser.add_argument("--vfr-hours", type=float, default=0.0, help="hours: only the VFR A/V offset")
+    parser.add_argument("--loudness", type=float, default=0.0, help="minutes: only the output loudness table")
     args = parser.parse_args()
+    if args.loudness:
+        with tempfile.TemporaryDirectory() as name:
+            start_load = load()
+            table = loudness_table(args.loudness, Path(name))
+            print(f"\n{args.loudness:g}-minute lectures, 48 kHz stereo, load {start_load} -> {load()}\n")
+            print("\n".join(table))
+        return
     if args.encodings or args.blank_hours or args.vfr_hours:
         with tempfile.TemporaryDirectory() as name:
             start_load = load()

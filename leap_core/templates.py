@@ -213,6 +213,25 @@ def choose(templates: Sequence[Template], candidate: Candidate) -> Template | No
     return next((t for t in ranked(templates) if matches(t.rules or {}, candidate)), None)
 
 
+# trim settings -----------------------------------------------------------------------------------
+
+
+def validate_trim(trim: Mapping[str, Any]) -> dict[str, Any]:
+    """The trim settings as stored (as given), or a ValidationError naming the first bad field: checked at
+    save, so a typo fails here and not at the trim stage of the next recording."""
+    import pydantic
+
+    from leap_core.media.trim import TrimConfig  # deferred: the media stack is heavy, only saving needs it
+
+    try:
+        TrimConfig.model_validate(trim)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "trim"
+        raise ValidationError(f"trim setting {where}: {first['msg']}") from None
+    return dict(trim)
+
+
 # presets ---------------------------------------------------------------------------------------------
 
 

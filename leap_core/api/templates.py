@@ -44,6 +44,8 @@ def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
         clean["rules"] = templates.validate_rules(clean["rules"] or {})
     if "presets" in clean:
         clean["presets"] = templates.validate_presets(clean["presets"] or {})
+    if "trim" in clean:
+        clean["trim"] = templates.validate_trim(clean["trim"] or {})
     if clean.get("language") is not None:
         clean["language"] = spoken_language(str(clean["language"]))
     if "retention" in clean:

@@ -15,7 +15,10 @@ from leap_core.media.trim import trim as trim_file
 app = typer.Typer(help="Inspect and trim single media files (no database needed).", no_args_is_help=True)
 
 TRIM_KEYS = ("status", "speech_start", "speech_end", "kept", "input_duration", "output_duration",
-             "speech_ratio", "method", "method_reason", "output_path", "audio_tracks_used", "audio_track_reason")
+             "speech_ratio", "method", "method_reason", "output_path", "audio_tracks_used", "audio_track_reason",
+             "audio_copied", "audio_fade_ms", "loudness_before_lufs", "loudness_before_true_peak_db",
+             "loudness_after_lufs", "loudness_after_true_peak_db", "loudness_gain_db", "loudness_applied",
+             "loudness_reason")
 
 
 @app.command()
@@ -47,4 +50,4 @@ def trim(
         else:
             result = trim_file(source, target, config)
         data = result.to_dict()
-        emit({key: data[key] for key in TRIM_KEYS}, as_json)
+        emit({key: data[key] for key in TRIM_KEYS if key in data}, as_json)

@@ -28,7 +28,7 @@ import av.container
 import ffmpeg
 
 from leap_core.errors import MediaError
-from leap_core.media import bitstream, remux, samples
+from leap_core.media import bitstream, remux
 from leap_core.media import ffmpeg as ff
 from leap_core.media.ffmpeg import Progress
 from leap_core.media.probe import MediaInfo, open_media
@@ -68,16 +68,6 @@ def copy_audio(src: Path, info: MediaInfo, span: Span, out: Path, track: int = 0
     stream = ffmpeg.input(str(src), ss=f"{start:.6f}")[f"a:{track}"]
     ff.run(stream.output(str(out), t=f"{end - start - packet / 2:.6f}", acodec="copy", copypriorss=0, f="mp4"),
            f"copying the audio of {src.name}")
-
-
-def encode_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path, tracks: list[int] | None = None) -> None:
-    """Re-encode the kept spans of the audio to AAC, cut to the sample (no drift across many cuts); several
-    tracks are mixed."""
-    rate = info.sample_rate or 48_000
-    channels = 1 if samples.layout_for(info.channels) == "mono" else 2
-    pcm = ffmpeg.input("pipe:", f=samples.PCM_FORMAT, ar=rate, ac=channels)
-    kept = samples.mixed_pcm(src, spans, rate, info.channels, tracks or [0])
-    ff.run_fed(pcm.output(str(out), f="mp4", **AUDIO_ENCODER), kept, f"re-encoding the audio of {src.name}")
 
 
 @dataclass(frozen=True)
@@ -273,20 +263,13 @@ def _concat_list(pieces: list[Piece], out: Path) -> None:
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def kept_audio(src: Path, info: MediaInfo, spans: list[Span], out: Path, tracks: list[int] | None = None) -> Path:
-    """The kept audio of `tracks` (default the first): packets copied for one span of one track, else
-    re-encoded to the sample (several tracks mixed)."""
-    tracks = tracks or [0]
-    if len(spans) == 1 and len(tracks) == 1 and info.audio_codec in MP4_AUDIO_CODECS:
-        copy_audio(src, info, spans[0], out, tracks[0])
-    else:
-        encode_audio(src, info, spans, out, tracks)
-    return out
+AudioOut = Callable[[list[Span], Path], Path]
+"""Writes the kept audio of the given spans to the given file and returns it (`audio.AudioWriter`)."""
 
 
 def reencode(
     src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None,
-    tracks: list[int] | None = None,
+    audio_out: AudioOut,
 ) -> None:
     """Decode and re-encode every kept frame: slow, but takes any video ffmpeg can read (any codec, any
     stream order), one span to a piece so the number of cuts is unlimited."""
@@ -297,7 +280,7 @@ def reencode(
         _encode(frames, source, job, VIDEO_ENCODER)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        audio = pool.submit(kept_audio, src, info, spans, workdir / "audio.m4a", tracks)
+        audio = pool.submit(audio_out, spans, workdir / "audio.m4a")
         encode_all(src, info, jobs, sink, progress)
         audio_path = audio.result()
     listing = workdir / "video.txt"

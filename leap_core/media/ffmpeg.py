@@ -31,18 +31,24 @@ def last_complaint(stderr: bytes | None) -> str:
     return lines[-1] if lines else "unknown ffmpeg error"
 
 
-def run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
-    """Run one ffmpeg command quietly; a failure becomes a MediaError saying `what` failed and why."""
-    args = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+def run(stream: ffmpeg.nodes.OutputStream, what: str, loglevel: str = "error") -> bytes:
+    """Run one ffmpeg command quietly; a failure becomes a MediaError saying `what` failed and why.
+    Returns ffmpeg's log (see `run_fed`)."""
+    args = stream.global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", loglevel)
     try:
-        args.run(cmd=ffmpeg_binary(), capture_stdout=True, capture_stderr=True, overwrite_output=True)
+        _, stderr = args.run(cmd=ffmpeg_binary(), capture_stdout=True, capture_stderr=True, overwrite_output=True)
     except ffmpeg.Error as exc:
         raise MediaError(f"{what} failed: {last_complaint(exc.stderr)}") from None
+    return bytes(stderr or b"")
 
 
-def run_fed(stream: ffmpeg.nodes.OutputStream, chunks: Iterable[bytes], what: str) -> None:
-    """Run one ffmpeg command reading `pipe:` from `chunks`; a failure becomes a MediaError as in `run`."""
-    args = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+def run_fed(
+    stream: ffmpeg.nodes.OutputStream, chunks: Iterable[bytes], what: str, loglevel: str = "error"
+) -> bytes:
+    """Run one ffmpeg command reading `pipe:` from `chunks`; a failure becomes a MediaError as in `run`.
+
+    Returns ffmpeg's log: with `loglevel="info"` it holds what filters such as `ebur128` print on closing."""
+    args = stream.global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", loglevel)
     process = args.run_async(cmd=ffmpeg_binary(), pipe_stdin=True, pipe_stderr=True, overwrite_output=True)
     try:
         with contextlib.suppress(BrokenPipeError):  # ffmpeg stopped reading: its status and stderr say why
@@ -55,3 +61,4 @@ def run_fed(stream: ffmpeg.nodes.OutputStream, chunks: Iterable[bytes], what: st
         code = process.wait()
     if code != 0:
         raise MediaError(f"{what} failed: {last_complaint(stderr)}")
+    return bytes(stderr)

@@ -32,9 +32,25 @@ def _ranges(spans: list[Span], rate: int) -> list[tuple[int, int]]:
     return [(round(start * rate), round(end * rate)) for start, end in spans]
 
 
-def kept_pcm(path: Path, spans: list[Span], rate: int, channels: int | None, track: int = 0) -> Iterator[bytes]:
-    """Interleaved float samples of `spans` (seconds from the start of the file) of audio `track`, in order."""
+def _faded(piece: np.ndarray, offset: int, length: int, fade: int) -> np.ndarray:
+    """`piece`, which starts `offset` samples into a span of `length`, with a linear fade over the span's first
+    and last `fade` samples: where two spans meet the waveform then goes to zero and back instead of jumping
+    (a click). Pieces clear of both ends are returned as they are."""
+    fade = min(fade, length // 2)
+    if fade <= 0 or fade <= offset <= length - fade - len(piece):
+        return piece
+    at = np.arange(offset, offset + len(piece), dtype=np.float32) + 0.5
+    ramp = np.minimum(np.minimum(at / fade, (length - at) / fade), 1.0)
+    return (piece * ramp[:, None]).astype(np.float32, copy=False)
+
+
+def kept_pcm(
+    path: Path, spans: list[Span], rate: int, channels: int | None, track: int = 0, fade_s: float = 0.0
+) -> Iterator[bytes]:
+    """Interleaved float samples of `spans` (seconds from the start of the file) of audio `track`, in order,
+    each span faded in and out over `fade_s`."""
     ranges = _ranges(spans, rate)
+    fade = round(fade_s * rate)
     width = 1 if layout_for(channels) == "mono" else 2
     with open_media(path) as container:
         stream = container.streams.audio[track]
@@ -55,6 +71,7 @@ def kept_pcm(path: Path, spans: list[Span], rate: int, channels: int | None, tra
                         if start >= position:
                             break
                         piece = samples[max(start - first, 0):min(end, position) - first]
+                        piece = _faded(piece, max(first - start, 0), end - start, fade)
                         yield np.ascontiguousarray(piece).tobytes()
                 if current >= len(ranges):
                     return
@@ -62,13 +79,15 @@ def kept_pcm(path: Path, spans: list[Span], rate: int, channels: int | None, tra
             raise MediaError(f"{path.name}: audio cannot be decoded ({exc.strerror})") from None
 
 
-def mixed_pcm(path: Path, spans: list[Span], rate: int, channels: int | None, tracks: list[int]) -> Iterator[bytes]:
+def mixed_pcm(
+    path: Path, spans: list[Span], rate: int, channels: int | None, tracks: list[int], fade_s: float = 0.0
+) -> Iterator[bytes]:
     """The kept samples of several tracks summed (as `amix` with normalize=0: a microphone and a desktop
     track each keep their level), clipped to full scale. One track is passed through untouched."""
     if len(tracks) == 1:
-        yield from kept_pcm(path, spans, rate, channels, tracks[0])
+        yield from kept_pcm(path, spans, rate, channels, tracks[0], fade_s)
         return
-    sources = [kept_pcm(path, spans, rate, channels, track) for track in tracks]
+    sources = [kept_pcm(path, spans, rate, channels, track, fade_s) for track in tracks]
     held = [np.empty(0, dtype=np.float32) for _ in tracks]
     done = [False for _ in tracks]
     while True:

@@ -131,7 +131,7 @@ def _placed(gops: Gops, plan: Plan, encoded: dict[Path, remux.Encoded], quarter:
 
 def smart_cut(
     src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None,
-    slack: float = cut.END_SLACK_S, tracks: list[int] | None = None,
+    audio_out: cut.AudioOut, slack: float = cut.END_SLACK_S,
 ) -> SmartCut:
     """Write `spans` of a video to `out` (MP4), copying all but the frames around each cut.
 
@@ -145,7 +145,7 @@ def smart_cut(
     made = plan(src, info, spans, workdir, slack, layout)
     sink = cut.HeadSink(codec, layout)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        audio = pool.submit(cut.kept_audio, src, info, made.spans, workdir / "audio.m4a", tracks)
+        audio = pool.submit(audio_out, made.spans, workdir / "audio.m4a")
         cut.encode_all(src, info, made.jobs, sink, progress)
         audio_path = audio.result()
     with Gops(src) as gops:

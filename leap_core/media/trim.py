@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leap_core.errors import MediaError
 from leap_core.media import cut, smart_cut, spans, tracks
+from leap_core.media.audio import AudioReport, AudioSettings, AudioWriter
 from leap_core.media.probe import Keyframes, MediaInfo, probe
 from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, sampled_blank, speech_bounds
 
@@ -45,6 +46,17 @@ class TrimConfig(BaseModel):
         description="A cut may start up to this much earlier, through the silence being cut, to land on a "
                     "keyframe and be copied instead of re-encoded; 0 keeps every cut where the margin puts it.",
     )
+    loudness: Literal["auto", "always", "off"] = Field(
+        default="auto",
+        description="auto: normalise where the audio is re-encoded, record the gain where it is copied; "
+                    "always: re-encode the audio (never the video) to normalise it; off: leave it as recorded.",
+    )
+    loudness_target_lufs: float = Field(default=-16.0, ge=-40, le=-5, description="EBU R128 integrated target.")
+    loudness_true_peak_db: float = Field(default=-1.5, ge=-9, le=0, description="True-peak ceiling, dBTP.")
+    fade_ms: float = Field(default=10.0, ge=0, le=100, description="Audio fade at every cut of re-encoded audio.")
+
+    def audio(self) -> AudioSettings:
+        return AudioSettings(self.loudness, self.loudness_target_lufs, self.loudness_true_peak_db, self.fade_ms / 1000)
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,8 @@ class TrimResult:
     """Audio the VAD read; under `input_duration` (head_tail on a long file) `speech_seconds` is estimated."""
     audio: tracks.TrackChoice = field(default_factory=lambda: tracks.TrackChoice([0]))
     """Which audio tracks were trimmed by and kept, and why."""
+    audio_out: AudioReport | None = None
+    """How the kept audio was written: copied or re-encoded, its loudness before and after, the fades."""
 
     @property
     def speech_ratio(self) -> float:
@@ -75,6 +89,8 @@ class TrimResult:
         data = asdict(self)
         data.pop("audio")
         data.update(self.audio.to_dict())
+        data.pop("audio_out")
+        data.update(self.audio_out.to_dict() if self.audio_out else {})
         data["kept"] = [[round(s, 3), round(e, 3)] for s, e in self.kept]
         data["output_path"] = str(self.output_path) if self.output_path else None
         data["speech_ratio"] = round(self.speech_ratio, 4)
@@ -158,37 +174,26 @@ def _choose(info: MediaInfo, config: TrimConfig) -> tuple[Method, str]:
                          "re-encoded, the rest copied")
 
 
-def _write_audio_only(
-    src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, config: TrimConfig, used: list[int]
-) -> tuple[Method, str]:
-    if config.method == "reencode":
-        reason = "the template asks for a re-encode"
-    elif len(kept) > 1:
-        reason = "audio-only recording with several spans: re-encoded so every cut is exact"
-    elif info.audio_codec not in cut.MP4_AUDIO_CODECS:
-        reason = f"{info.audio_codec} audio cannot be stream-copied into M4A"
-    elif len(used) > 1:
-        reason = "audio-only recording with several tracks of speech: mixed and re-encoded"
-    else:
-        cut.copy_audio(src, info, kept[0], out, used[0])
+def _write_audio_only(kept: list[spans.Span], out: Path, audio: AudioWriter) -> tuple[Method, str]:
+    audio(kept, out)
+    if audio.report.copied:
         return "copy", "audio-only recording: audio packets copied"
-    cut.encode_audio(src, info, kept, out, used)
-    return "reencode", reason
+    return "reencode", f"audio-only recording: {audio.report.reason.split(';')[0]}"
 
 
 def _write(
     src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, workdir: Path, config: TrimConfig,
-    progress: Progress | None, used: list[int],
+    progress: Progress | None, audio: AudioWriter,
 ) -> tuple[Method, str, list[spans.Span]]:
     """Write the cut; returns the method, why, and the spans written (a smart cut may end some a few
     frames early, inside their margin, to copy them whole)."""
     if not info.has_video:
-        return (*_write_audio_only(src, info, kept, out, config, used), kept)
+        return (*_write_audio_only(kept, out, audio), kept)
     method, reason = _choose(info, config)
     if method == "smart_cut":
         try:
-            done = smart_cut.smart_cut(src, info, kept, out, workdir, progress,
-                                       slack=min(cut.END_SLACK_S, config.margin_s), tracks=used)
+            done = smart_cut.smart_cut(src, info, kept, out, workdir, progress, audio,
+                                       slack=min(cut.END_SLACK_S, config.margin_s))
         except MediaError as exc:
             method, reason = "reencode", f"smart cut failed ({exc}); re-encoded instead"
         else:
@@ -197,7 +202,7 @@ def _write(
             if not done.reencoded_pieces:
                 return "copy", f"every cut falls on a keyframe: copied{moved}", done.spans
             return "smart_cut", f"{reason}; {done.reencoded_pieces} piece(s) re-encoded{moved}", done.spans
-    cut.reencode(src, info, kept, out, workdir, progress, used)
+    cut.reencode(src, info, kept, out, workdir, progress, audio)
     return method, reason, kept
 
 
@@ -237,11 +242,14 @@ def trim(
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".leap-trim-", dir=out.parent) as workdir:
         partial = Path(workdir) / f"partial{out.suffix}"
+        # Audio-only input forced to a re-encode re-encodes its audio; a video's audio follows its own rules.
+        forced = "the template asks for a re-encode" if config.method == "reencode" and not info.has_video else ""
+        writer = AudioWriter(src, info, audio.tracks, config.audio(), forced)
         method, reason, kept = _write(src, info, kept, partial, Path(workdir), config,
-                                      _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE), audio.tracks)
+                                      _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE), writer)
         written = probe(partial)
         os.replace(partial, out)
     if progress is not None:
         progress(1.0)
     return TrimResult("ok", info.duration_s, speech.speech_seconds, start, end, kept, written.duration_s, out,
-                      method, reason, config.mode, speech.analysed_s, audio)
+                      method, reason, config.mode, speech.analysed_s, audio, writer.report)

@@ -191,3 +191,15 @@ def test_the_cli_rejects_a_broken_preset_file_with_its_line(tmp_path: Path) -> N
     assert err.startswith("error: preset vk.description: line 2:")
     code, out, _ = run_leap("templates", "test", "Lecture 1.mp4", "--json")
     assert code == 0 and json.loads(out)["template"] == "inbox"
+
+
+def test_a_bad_trim_setting_is_refused_at_save_and_the_refusal_is_audited(alice: UserAPI) -> None:
+    alice.add_template("lectures", targets=["local"], trim={"loudness": "off"})
+
+    with pytest.raises(ValidationError, match="trim setting loudness_target_lufs"):
+        alice.templates_api.update("lectures", trim={"loudness_target_lufs": 3})
+
+    (saved,) = alice.templates()
+    assert saved["trim"] == {"loudness": "off"}
+    refusals = [e for e in alice.activity() if e["result"] == "refused"]
+    assert "loudness_target_lufs" in refusals[-1]["details"]["reason"]

@@ -56,6 +56,8 @@ def test_a_trimmed_lecture_records_its_cut_and_passes_the_duration_and_sync_chec
             "method_reason"} <= set(trim)
     assert str(trim["cut_list_md"]).startswith("| # | kept from (s)")
     assert (trim["mode"], trim["method"]) == ("head_tail", "smart_cut")
+    assert (trim["audio_copied"], trim["loudness_applied"]) == (True, False)  # head_tail copies: gain recorded
+    assert float(trim["loudness_gain_db"]) == pytest.approx(-16.0 - float(trim["loudness_before_lufs"]), abs=0.2)
     result = evaluation(run)
     assert result.passed
     check = {key: value.value for key, value in result.metadata.items()}
