@@ -2,10 +2,10 @@
 
 Three Flite voices (recorded CMU ARCTIC speakers: Scottish male, US male 18 % fast, US female) read the
 judging lecture; WER is after Whisper's own English normaliser (leap_core.speech.accuracy). The bound is a
-regression bound, not the issue's 6 % goal: LEAP's tiny.en default measured 8.3 / 4.9 / 8.3 % on them
-(ADR 0020, 2026-12-03), the multilingual base 4.4 / 3.9 / 6.4 %. Eight more wrong words (~4 points of
-these 204) on the worst voice fail it. espeak-ng's robotic judging voices stay in the bench only: there
-the fixture, not the decoder, dominates the errors.
+regression bound, not the issue's 6 % goal: LEAP's tiny.en default (batched, beam 5) measured 8.3 / 4.9 /
+6.4 % on them (beam 3: 8.3 / 4.9 / 8.3 %; ADR 0020, 2026-12-03), the multilingual base 4.4 / 3.9 / 6.4 %.
+Eight more wrong words (~4 points of these 204) on the worst voice fail it. espeak-ng's robotic judging
+voices stay in the bench only: there the fixture, not the decoder, dominates the errors.
 """
 
 from __future__ import annotations
