@@ -27,7 +27,12 @@ Checkpoint = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class PublishRequest:
-    """One video and its metadata as the template renders it; platforms apply their own limits."""
+    """One video and its metadata as the template renders it; platforms apply their own limits.
+
+    `language` is the metadata's (title, description: a template may fix it); `spoken_language` is the
+    transcript's, which the audio and the caption track carry. They differ when, say, an English-titled
+    template transcribes with `auto` and a lecture turns out to be in Russian: its captions are Russian.
+    """
 
     video_path: Path
     title: str
@@ -35,6 +40,7 @@ class PublishRequest:
     tags: list[str] = field(default_factory=list)
     category_id: str | None = None
     language: str | None = None
+    spoken_language: str | None = None
     privacy_status: PrivacyStatus = "private"
     publish_at: datetime | None = None
     playlist_id: str | None = None
@@ -42,6 +48,10 @@ class PublishRequest:
     chapters: list[tuple[float, str]] = field(default_factory=list)
     thumbnail: Path | None = None
     """A JPEG for the platform's custom thumbnail; refused without a verified channel, which is no failure."""
+
+    @property
+    def captions_language(self) -> str | None:
+        return self.spoken_language or self.language
 
 
 @dataclass(frozen=True)

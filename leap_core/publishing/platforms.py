@@ -7,7 +7,8 @@ A template's `presets` maps each platform to its settings (`presets["youtube"]`,
 - `title`, `description`, `tags`: sandboxed Jinja text (`leap_core.templates.render_preset`) over the
   recording's fields (`{{ title }}`, `{{ date }}`, `{{ summary }}`…; defaults `"{{ title }}"` and `""`);
   chapters from the topics are appended to the description; `tags` is a list or comma-separated text;
-- `category_id`, `language` (default: the transcript's), `privacy` (`public`, `unlisted` or `private`,
+- `category_id`, `language` (of the title and description; default: the transcript's; the audio and
+  the caption track always carry the transcript's own), `privacy` (`public`, `unlisted` or `private`,
   the default);
 - YouTube only: `publish_at` (ISO 8601 with a time zone; needs `private`), `playlist_id`, `captions`
   (upload subtitles.srt; default true);
@@ -139,6 +140,7 @@ def publish_request(
 ) -> PublishRequest:
     """The video and its metadata as the template asks for them on `platform`."""
     srt = stage_input.files.srt
+    spoken = _transcript_language(stage_input)
     wants_captions = platform == "youtube" and bool(preset.get("captions", True)) and srt.exists()
     return PublishRequest(
         video_path=work.trimmed_media(stage_input),
@@ -146,7 +148,8 @@ def publish_request(
         description=_render(preset, "description", "", context, platform),
         tags=_tags(preset, context, platform),
         category_id=_optional_str(preset, "category_id"),
-        language=_optional_str(preset, "language") or _transcript_language(stage_input),
+        language=_optional_str(preset, "language") or spoken,
+        spoken_language=spoken,
         privacy_status=_privacy(preset, platform),
         publish_at=_publish_at(preset, platform),
         playlist_id=_optional_str(preset, "playlist_id") if platform == "youtube" else None,

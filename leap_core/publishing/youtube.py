@@ -100,7 +100,9 @@ def video_resource(req: PublishRequest) -> dict[str, Any]:
         "categoryId": req.category_id or EDUCATION_CATEGORY_ID,
     }
     if req.language:
-        snippet["defaultLanguage"] = snippet["defaultAudioLanguage"] = req.language
+        snippet["defaultLanguage"] = req.language
+    if req.captions_language:
+        snippet["defaultAudioLanguage"] = req.captions_language
     status: dict[str, Any] = {"privacyStatus": req.privacy_status, "selfDeclaredMadeForKids": False}
     publish_at = scheduled_publish_at(req.privacy_status, req.publish_at)
     if publish_at:
@@ -158,7 +160,7 @@ class YouTubePublisher:
         self, req: PublishRequest, *, resume_state: dict[str, Any] | None, checkpoint: Checkpoint
     ) -> PublishResult:
         body = video_resource(req)
-        if req.captions_srt and not req.language:
+        if req.captions_srt and not req.captions_language:
             raise ValidationError("captions need the video's language")
         state = dict(resume_state or {})
         size = req.video_path.stat().st_size
@@ -267,7 +269,7 @@ class YouTubePublisher:
 
     def _insert_captions(self, video_id: str, req: PublishRequest) -> int:
         assert req.captions_srt is not None
-        body = {"snippet": {"videoId": video_id, "language": req.language, "name": "", "isDraft": False}}
+        body = {"snippet": {"videoId": video_id, "language": req.captions_language, "name": "", "isDraft": False}}
         media = MediaFileUpload(str(req.captions_srt), mimetype="application/octet-stream")
         self._run(
             "upload the captions",
@@ -280,7 +282,7 @@ class YouTubePublisher:
         listing = self._run(
             "list the captions", self._service.captions().list(part="snippet", videoId=video_id).execute
         )
-        same_language = [c for c in listing.get("items", []) if c["snippet"].get("language") == req.language]
+        same_language = [c for c in listing.get("items", []) if c["snippet"].get("language") == req.captions_language]
         if not same_language:
             self._insert_captions(video_id, req)
             return
