@@ -331,12 +331,14 @@ def loudness_table(minutes: float, tmp: Path) -> list[str]:
     return lines
 
 
-def encodings_table(minutes: float, slice_s: float, tmp: Path) -> list[str]:
+def encodings_table(minutes: float, slice_s: float, tmp: Path, only: list[str] | None = None) -> list[str]:
     """head_tail against the floor and pauses against a veryfast re-encode, on every encoding people record
-    in (same run, same 720p lecture content), with the method each trim chose."""
+    in (same run, same 720p lecture content), with the method each trim chose, head_tail's speech bounds
+    against the lecture's truth and the peak memory of either trim (Python, largest ffmpeg child)."""
     lines = ["| encoding | floor s | head_tail s | ÷ floor | veryfast re-encode s | pauses s | veryfast ÷ pauses | "
-             "methods (head_tail / pauses) |", "|---|---|---|---|---|---|---|---|"]
-    for encoding in ENCODINGS:
+             "bounds error s (start / end) | peak MiB (python / ffmpeg) | methods (head_tail / pauses) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for encoding in only or list(ENCODINGS):
         fps = 30 if encoding in ("obs", "phone_vfr") else 25
         print(f"generating the {encoding} lecture (cached)...", file=sys.stderr)
         lecture = make_lecture(lecture_spec(minutes, "lecture", noise_dbfs=-50.0, encoding=encoding, fps=fps))
@@ -346,10 +348,15 @@ def encodings_table(minutes: float, slice_s: float, tmp: Path) -> list[str]:
         floor_wall = decode.wall + copy.wall
         veryfast = full_reencode(lecture.path, lecture.duration, slice_s, "veryfast", tmp)
         spans = len(pauses.result["kept"])  # type: ignore[arg-type]
+        start_error = abs(float(head_tail.result["speech_start"]) - lecture.speech_start)  # type: ignore[arg-type]
+        end_error = abs(float(head_tail.result["speech_end"]) - lecture.speech_end)  # type: ignore[arg-type]
+        python_mib = max(head_tail.rss_python_mib, pauses.rss_python_mib)
+        ffmpeg_mib = max(head_tail.rss_ffmpeg_mib, pauses.rss_ffmpeg_mib)
         lines.append(
             f"| {encoding} | {floor_wall:.2f} | {head_tail.timing.wall:.2f} "
             f"| {head_tail.timing.wall / floor_wall:.2f}x "
             f"| {veryfast.wall:.1f} | {pauses.timing.wall:.2f} | {veryfast.wall / pauses.timing.wall:.1f}x | "
+            f"{start_error:.3f} / {end_error:.3f} | {python_mib:.0f} / {ffmpeg_mib:.0f} | "
             f"{head_tail.result['method']} / {pauses.result['method']} ({spans} spans) |")
         print(lines[-1], file=sys.stderr)
     return lines
@@ -364,6 +371,7 @@ def main() -> None:
     parser.add_argument("--no-unsilence", action="store_true", help="skip unsilence (18 min on 60 minutes)")
     parser.add_argument("--quick", action="store_true", help="3 and 2 minutes, a 20 s re-encode slice")
     parser.add_argument("--encodings", type=float, default=0.0, help="minutes: only the per-encoding table")
+    parser.add_argument("--only", nargs="+", choices=sorted(ENCODINGS), help="with --encodings: these encodings")
     parser.add_argument("--blank-hours", type=float, default=0.0, help="hours: only the blank-file timing")
     parser.add_argument("--vfr-hours", type=float, default=0.0, help="hours: only the VFR A/V offset")
     parser.add_argument("--loudness", type=float, default=0.0, help="minutes: only the output loudness table")
@@ -379,7 +387,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as name:
             start_load = load()
             if args.encodings:
-                table = encodings_table(args.encodings, args.slice, Path(name))
+                table = encodings_table(args.encodings, args.slice, Path(name), args.only)
                 print(f"\n{args.encodings:g}-minute 720p lectures, pace lecture, load {start_load} -> {load()}\n")
                 print("\n".join(table))
             if args.blank_hours:

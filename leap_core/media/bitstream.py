@@ -82,18 +82,37 @@ def from_annexb(data: bytes, length_size: int) -> bytes:
     return _prefixed(annexb_units(data), length_size)
 
 
-def starts_afresh(codec: str, data: bytes, length_size: int) -> bool:
-    """Whether a keyframe's packet can follow re-encoded frames: for H.264 an IDR picture (after a non-IDR
-    I-frame, an open GOP's keyframe, FFmpeg's decoder drops frames until the picture order counts it
-    carried over from the re-encoded ones are passed, even after an end of sequence); HEVC's CRA pictures
-    restart cleanly after one."""
-    if codec != "h264":
-        return True
+def _first_slice(codec: str, data: bytes, length_size: int) -> int | None:
+    """The header byte of the packet's first slice (skipping AUD, SEI and parameter sets), or None."""
     at = 0
     while at + length_size < len(data):
         size = int.from_bytes(data[at:at + length_size], "big")
-        kind = data[at + length_size] & 0x1F
-        if kind in (1, 5):
-            return kind == 5
+        header = data[at + length_size]
+        if (1 <= header & 0x1F <= 5) if codec == "h264" else ((header >> 1) & 0x3F) < 32:
+            return header
         at += length_size + size
-    return False
+    return None
+
+
+def starts_afresh(codec: str, data: bytes, length_size: int) -> bool:
+    """Whether a keyframe's packet can follow re-encoded frames: for H.264 an IDR picture (after a non-IDR
+    I-frame, an open GOP's keyframe, FFmpeg's decoder orders the copied frames by picture order counts that
+    continue from the re-encoded ones, so frames come out of order or are dropped, with or without an end of
+    sequence between them); HEVC's CRA pictures restart cleanly after one."""
+    if codec != "h264":
+        return True
+    header = _first_slice(codec, data, length_size)
+    return header is not None and header & 0x1F == 5
+
+
+def disposable(codec: str, data: bytes, length_size: int) -> bool:
+    """Whether no other picture refers to this packet's (H.264 nal_ref_idc 0, HEVC's sub-layer non-reference
+    types): a head's decoder can skip it when the picture itself is shown before the cut. With B-frames
+    that is most B-frames of the GOP decoded only to reach the cut."""
+    header = _first_slice(codec, data, length_size)
+    if header is None:
+        return False
+    if codec == "h264":
+        return header >> 5 == 0
+    kind = (header >> 1) & 0x3F
+    return kind <= 14 and kind % 2 == 0

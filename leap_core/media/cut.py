@@ -111,10 +111,29 @@ class _Frames:
         self._stream = container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self._origin = container.start_time / av.time_base if container.start_time else 0.0
+        self._base = self._stream.time_base or Fraction(1, av.time_base)
         self._quarter = 0.25 / fps
         self._decoded: Iterator[av.VideoFrame] | None = None
         self._held: av.VideoFrame | None = None
         self._position: float | None = None
+        self._codec = self._stream.codec_context.name
+        self._length_size: int | None = None
+        try:
+            self._length_size = bitstream.layout(self._codec, self._stream.codec_context.extradata).length_size
+        except MediaError:
+            self._length_size = None  # Annex B or another codec: every packet is decoded
+        self._skip_before = 0
+        """Disposable pictures shown before this (pts) are not decoded: no job needs them, no frame refers to them."""
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """`container.decode`, less the disposable pictures shown before the current job's start: with
+        B-frames those are a third to half of the GOP a head is decoded through to reach its cut."""
+        size = self._length_size
+        for packet in self._container.demux(self._stream):
+            if (size is not None and packet.pts is not None and packet.pts < self._skip_before and packet.size
+                    and bitstream.disposable(self._codec, bytes(packet), size)):
+                continue
+            yield from packet.decode()
 
     def _must_seek(self, job: Encode) -> bool:
         if self._decoded is None or self._position is None or self._position > job.start:
@@ -127,13 +146,13 @@ class _Frames:
         if job.keyframe is not None:
             self._container.seek(job.keyframe.pts, stream=self._stream, backward=True)
         else:
-            base = self._stream.time_base or Fraction(1, av.time_base)
             target = max(job.start - self._quarter, 0) + self._origin
-            self._container.seek(int(target / base), stream=self._stream, backward=True)
-        self._decoded, self._held = self._container.decode(self._stream), None
+            self._container.seek(int(target / self._base), stream=self._stream, backward=True)
+        self._decoded, self._held = self._decode(), None
 
     def between(self, job: Encode) -> Iterator[av.VideoFrame]:
         """Frames shown from `job.start` up to `job.end`."""
+        self._skip_before = int((job.start - self._quarter + self._origin) / self._base)  # jobs come sorted
         if self._must_seek(job):
             self._seek(job)
         assert self._decoded is not None

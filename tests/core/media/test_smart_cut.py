@@ -122,6 +122,22 @@ def test_annexb_packets_become_length_prefixed() -> None:
     assert bitstream.from_annexb(packet, 4) == b"\x00\x00\x00\x03\x67AB\x00\x00\x00\x02\x68C\x00\x00\x00\x04\x65DEF"
 
 
+def test_only_pictures_nothing_refers_to_are_disposable() -> None:
+    """A head's decoder skips these before the cut; a reference picture skipped would corrupt the head."""
+    def packet(*units: bytes) -> bytes:
+        return b"".join(len(unit).to_bytes(4, "big") + unit for unit in units)
+
+    aud, sei = b"\x09\xf0", b"\x06\x05\x01"
+    assert bitstream.disposable("h264", packet(aud, sei, b"\x01\x9e"), 4)  # B, nal_ref_idc 0
+    assert not bitstream.disposable("h264", packet(aud, b"\x21\x9a"), 4)  # B used as a reference (pyramid)
+    assert not bitstream.disposable("h264", packet(b"\x65\x88"), 4)  # IDR
+    assert bitstream.disposable("hevc", packet(b"\x4e\x01\x05", b"\x00\x01\xaf"), 4)  # SEI, TRAIL_N
+    assert not bitstream.disposable("hevc", packet(b"\x02\x01\xaf"), 4)  # TRAIL_R
+    assert not bitstream.disposable("hevc", packet(b"\x2a\x01\xaf"), 4)  # CRA
+    assert bitstream.starts_afresh("h264", packet(aud, b"\x65\x88"), 4)
+    assert not bitstream.starts_afresh("h264", packet(aud, b"\x41\x9a"), 4)  # open GOP's non-IDR I-frame
+
+
 def test_probe_tells_a_variable_frame_rate_from_a_constant_one() -> None:
     assert probe(make_lecture(spec("phone_vfr")).path).vfr
     assert not any(probe(make_lecture(spec(name)).path).vfr for name in ("ultrafast", "medium", "obs", "hevc"))
