@@ -32,6 +32,11 @@ class RecordingFiles:
         return self.root / "transcript.json"
 
     @property
+    def speech(self) -> Path:
+        """The VAD's speech spans in the trimmed timeline: what the integrity gate judged the transcript by."""
+        return self.root / "speech.json"
+
+    @property
     def transcript_work(self) -> Path:
         return self.root / "transcript.chunks"
 

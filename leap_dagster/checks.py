@@ -98,6 +98,31 @@ def transcript_has_speech_in_order(context: AssetCheckExecutionContext) -> Asset
 
 
 @asset_check(
+    asset=transcript, partitions_def=recordings, blocking=True,
+    description="Integrity gate (ADR 0038): no cue over non-speech, no loop or boilerplate, >= 98 % of the VAD's "
+                "speech seconds covered, the last cue within 5 s of the last speech. Blocking: a failure stops "
+                "the run before topics, subtitles and publishing.",
+)
+def transcript_covers_the_speech(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    metadata = _materialised(context, transcript)
+    stored = _stored_transcript(context)
+    speech_file = Path(str(metadata["path"])).with_name("speech.json") if metadata and metadata.get("path") else None
+    if metadata is None or stored is None or speech_file is None or not speech_file.exists():
+        return MISSING
+    from leap_core.speech.gate import apply_gate, read_speech
+
+    judged = apply_gate(stored, read_speech(speech_file)).report
+    return AssetCheckResult(
+        passed=judged.passed and not judged.dropped,
+        metadata={"coverage_pct": round(judged.coverage_pct, 2), "speech_seconds": round(judged.speech_seconds, 2),
+                  "dropped_cues": int(metadata.get("dropped_cues") or 0),
+                  "repaired_spans": int(metadata.get("repaired_spans") or 0),
+                  "ends_with_the_speech": judged.ends_with_the_speech},
+        description=None if judged.passed and not judged.dropped else judged.reason(),
+    )
+
+
+@asset_check(
     asset=topics, partitions_def=recordings,
     description="Chapters follow YouTube's rules (first at 0:00, at least three, ascending, each >= 10 s), "
                 "or are omitted with a reason.",
@@ -135,6 +160,7 @@ def subtitles_parse_within_the_video(context: AssetCheckExecutionContext) -> Ass
 ALL_CHECKS = [
     trimmed_video_matches_its_cut_list,
     transcript_has_speech_in_order,
+    transcript_covers_the_speech,
     chapters_follow_youtube_rules,
     subtitles_parse_within_the_video,
 ]

@@ -19,6 +19,7 @@ from leap_core.config import Settings
 from leap_core.errors import StageError
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
 from leap_core.sources.base import SourceClient, SourceFile
+from leap_core.speech.gate import GateResult, apply_gate, write_speech
 from leap_core.speech.glossary import Glossary
 from leap_core.speech.glossary_match import apply_glossary
 from leap_core.speech.slide_images import SLIDES_ALLOWANCE, keep_slides, screen_slide_changes
@@ -100,13 +101,20 @@ def transcribe(stage_input: StageInput) -> StageOutput:
     files = stage_input.files
     transcriber = _transcriber(stage_input.settings, stage_language(stage_input))
     with disk.writing("transcribe", files.root, TRANSCRIBE_ALLOWANCE, stage_input.settings, STORAGE):
-        transcript = transcriber.transcribe(trimmed_media(stage_input), work_dir=files.transcript_work)
+        media = trimmed_media(stage_input)
+        heard = transcriber.transcribe(media, work_dir=files.transcript_work)
+        gate = _integrity_gate(heard, media, transcriber, files.transcript_work, files.speech)
+        transcript = gate.transcript
         if not transcript.segments:
             raise StageError("transcribe", "no speech was recognised in the trimmed recording")
+        if not gate.report.passed:
+            raise StageError("transcribe", f"integrity gate failed after repair: {gate.report.reason()}")
         transcript, glossary = apply_glossary(transcript, Glossary.model_validate(
             stage_input.template.get("glossary") or {}))
         _write_text(files.transcript, transcript.model_dump_json(indent=2))
     return StageOutput({
+        "integrity": gate.metadata(), "coverage_pct": round(gate.report.coverage_pct, 2),
+        "dropped_cues": len(gate.report.dropped), "repaired_spans": len(gate.repaired),
         **file_metadata(files.transcript), "language": transcript.language,
         "language_probability": transcript.language_probability or 0.0, "segments": len(transcript.segments),
         "words": transcript.word_count, "backend": transcript.backend, "model": transcript.model,
@@ -146,6 +154,17 @@ def subtitles(stage_input: StageInput) -> StageOutput:
         write_srt(cues, files.srt)
         write_vtt(cues, files.vtt)
     return StageOutput({"srt": str(files.srt), "vtt": str(files.vtt), "cues": len(cues)})
+
+
+def _integrity_gate(heard: Transcript, media: Path, transcriber: Transcriber, work_dir: Path,
+                    speech_file: Path) -> GateResult:
+    """VAD on the file the transcriber heard (the trimmed timeline), stored, then the gate with its repair."""
+    from leap_core.media.probe import probe  # deferred with PyAV and the VAD model
+    from leap_core.media.speech import detect_speech
+
+    speech = detect_speech(media, probe(media).duration_s).spans
+    write_speech(speech_file, speech)
+    return apply_gate(heard, speech, media=media, transcriber=transcriber, work_dir=work_dir)
 
 
 def trimmed_media(stage_input: StageInput) -> Path:

@@ -72,6 +72,16 @@ class IntegrityReport:
     def passed(self) -> bool:
         return self.coverage_pct >= MIN_COVERAGE_PCT and self.ends_with_the_speech
 
+    def reason(self) -> str:
+        """One line for a failed gate: what is missing."""
+        if self.coverage_pct < MIN_COVERAGE_PCT:
+            return (f"cues cover {self.coverage_pct:.1f} % of {self.speech_seconds:.0f} s of speech "
+                    f"(needs {MIN_COVERAGE_PCT:g} %)")
+        if not self.ends_with_the_speech:
+            return (f"the last cue ends at {self.last_cue_end or 0:.1f} s but speech goes on to "
+                    f"{self.last_speech_end:.1f} s")
+        return "passed"
+
     def metadata(self) -> dict[str, object]:
         """What the transcript asset shows: coverage, the end check and every dropped cue with its reason."""
         return {

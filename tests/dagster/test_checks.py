@@ -66,7 +66,7 @@ def test_a_trimmed_lecture_records_its_cut_and_passes_the_duration_and_sync_chec
     assert abs(float(check["av_offset_s"])) <= float(check["tolerance_s"])  # type: ignore[arg-type]
     speech_checks = {e.asset_check_key.name: e.passed for e in run.get_asset_check_evaluations()}
     assert speech_checks == {
-        CHECK_KEY.name: True, "transcript_has_speech_in_order": True,
+        CHECK_KEY.name: True, "transcript_has_speech_in_order": True, "transcript_covers_the_speech": True,
         "chapters_follow_youtube_rules": True, "subtitles_parse_within_the_video": True,
     }
 

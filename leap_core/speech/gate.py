@@ -1,0 +1,113 @@
+"""The integrity gate applied to a transcript: untrustworthy segments dropped, uncovered speech re-transcribed.
+
+The rules live in `integrity` (pure functions); this module is the repair loop around them. Speech spans
+are the VAD's, measured on the *trimmed* file the transcriber heard (ADR 0038): in that timeline no offset
+after head/tail or pause cutting has to be replayed, and the spans are stored beside the transcript
+(`speech.json`) so the asset check re-reads the same facts the stage decided on.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from leap_core.speech.integrity import IntegrityReport, Span, check, why_dropped
+from leap_core.speech.subtitles import Cue
+from leap_core.speech.transcript import Segment, Transcript
+
+MIN_GAP_S = 1.0
+"""Uncovered speech shorter than this is a pause inside a cue's margin, not lost text."""
+PAD_S = 0.25
+"""Audio kept either side of a re-transcribed gap, so its first and last words are not clipped."""
+
+
+class SpanTranscriber(Protocol):
+    def transcribe(self, audio: Path, *, work_dir: Path) -> Transcript: ...
+
+
+@dataclass
+class GateResult:
+    transcript: Transcript
+    report: IntegrityReport
+    repaired: list[Span] = field(default_factory=list)
+
+    def metadata(self) -> dict[str, object]:
+        return {**self.report.metadata(), "repaired_spans": len(self.repaired),
+                "repaired": [[round(s, 2), round(e, 2)] for s, e in self.repaired[:50]]}
+
+
+def segment_cue(segment: Segment) -> Cue:
+    return Cue(segment.start, segment.end, (segment.text.strip(),))
+
+
+def uncovered(segments: Sequence[Segment], speech: Sequence[Span], min_gap: float = MIN_GAP_S) -> list[Span]:
+    """Speech spans (or their parts) no segment covers, at least `min_gap` long."""
+    covered = sorted((s.start, s.end) for s in segments)
+    gaps: list[Span] = []
+    for start, end in speech:
+        at = start
+        for s, e in covered:
+            if e <= at or s >= end:
+                continue
+            if s - at >= min_gap:
+                gaps.append((at, s))
+            at = max(at, e)
+        if end - at >= min_gap:
+            gaps.append((at, end))
+    return gaps
+
+
+def _trusted(segments: Sequence[Segment], speech: Sequence[Span], language: str) -> list[Segment]:
+    return [s for s in segments if s.text.strip() and why_dropped(segment_cue(s), speech, language) is None]
+
+
+def _retranscribe(media: Path, gap: Span, duration: float, transcriber: SpanTranscriber,
+                  work_dir: Path, index: int) -> list[Segment]:
+    """One gap on its own: a short file cut from the trimmed media, its segments moved to the gap's time."""
+    from leap_core.speech.audio import encode_upload  # deferred: ffmpeg helpers are not needed to check
+
+    start = max(0.0, gap[0] - PAD_S)
+    seconds = min(duration, gap[1] + PAD_S) - start
+    folder = work_dir / f"gap-{index}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    clip = encode_upload(media, start, seconds, folder / "gap.mp3")
+    heard = transcriber.transcribe(clip, work_dir=folder / "chunks")
+    shutil.rmtree(folder, ignore_errors=True)
+    return [s.model_copy(update={"start": s.start + start, "end": min(s.end + start, start + seconds),
+                                 "words": [w.model_copy(update={"start": w.start + start, "end": w.end + start})
+                                           for w in s.words]})
+            for s in heard.segments]
+
+
+def apply_gate(transcript: Transcript, speech: Sequence[Span], *, media: Path | None = None,
+               transcriber: SpanTranscriber | None = None, work_dir: Path | None = None) -> GateResult:
+    """Drop what the rules distrust, re-transcribe each uncovered speech gap once, merge, and judge the result."""
+    spans = sorted((float(s), float(e)) for s, e in speech if e > s)
+    first = check([segment_cue(s) for s in transcript.segments], spans, transcript.language)
+    kept = _trusted(transcript.segments, spans, transcript.language)
+    repaired: list[Span] = []
+    if media is not None and transcriber is not None and work_dir is not None:
+        for index, gap in enumerate(uncovered(kept, spans)):
+            found = _trusted(_retranscribe(media, gap, transcript.duration, transcriber, work_dir, index),
+                             spans, transcript.language)
+            found = [s for s in found if not any(k.start < s.end and s.start < k.end for k in kept)]
+            if found:
+                kept.extend(found)
+                repaired.append(gap)
+    kept.sort(key=lambda s: s.start)
+    final = check([segment_cue(s) for s in kept], spans, transcript.language)
+    final.dropped = first.dropped + final.dropped
+    return GateResult(transcript.model_copy(update={"segments": kept}), final, repaired)
+
+
+def write_speech(path: Path, speech: Sequence[Span]) -> None:
+    path.write_text(json.dumps({"timeline": "trimmed", "spans": [[round(s, 3), round(e, 3)] for s, e in speech]}))
+
+
+def read_speech(path: Path) -> list[Span]:
+    return [(float(s), float(e)) for s, e in json.loads(path.read_text())["spans"]]
