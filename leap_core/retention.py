@@ -197,20 +197,25 @@ def _write_back(kept: RecordingArchive, files: RecordingFiles) -> int:
 def due(session: Session, now: datetime, limit: int) -> list[Recording]:
     """Published, live recordings whose template's retention has passed, oldest first, at most `limit`.
 
-    One query per distinct retention period in use (a handful), each on the indexed status, so a tick
-    costs the same whatever the number of recordings kept.
+    One query per distinct retention period in use (a handful), each walking the (status, updated_at)
+    index in age order and stopping after `limit` (ADR 0041). The templates of a period are named as
+    literal ids, not joined: joined, PostgreSQL cannot estimate the JSON condition, reads every due
+    recording (73,000 of 100,000: 1.4 s, 41 s before an ANALYZE) and sorts them; with the ids it
+    reads 250 index entries (0.6 ms).
     """
     days = cast(Template.retention["days"].as_integer(), Integer)
-    periods = sorted(d for d in session.scalars(select(days).distinct().where(days.is_not(None))) if d)
+    by_period: dict[int, list[str]] = {}
+    for template_id, period in session.execute(select(Template.id, days).where(days.is_not(None))):
+        if period:
+            by_period.setdefault(period, []).append(template_id)
     found: list[Recording] = []
-    for period in periods:
+    for period in sorted(by_period):
         if len(found) >= limit:
             break
         found.extend(session.scalars(
             select(Recording)
-            .join(Template, Template.id == Recording.template_id)
             .where(Recording.status == RecordingStatus.UPLOADED, Recording.deleted_at.is_(None),
-                   Recording.archived_at.is_(None), days == period,
+                   Recording.archived_at.is_(None), Recording.template_id.in_(by_period[period]),
                    Recording.updated_at < now - timedelta(days=period))
             .order_by(Recording.updated_at)
             .limit(limit - len(found))

@@ -126,24 +126,37 @@ def client_for(
     raise ValidationError(f"source kind {source.kind!r} is not supported")
 
 
-def confined_folder(session: Session, settings: Settings, user_id: str, path: Path) -> Path:
+def confined_folder(session: Session, settings: Settings, user_id: str, path: Path,
+                    folders: paths.FolderIndex | None = None) -> Path:
     """The resolved folder `user_id` may read as a local source now, or a PathEscapeError saying why not.
 
     Checked when a source is added and again before every listing and download, so a folder (or a
-    folder on its path) replaced later by a symlink to somewhere else is never followed.
+    folder on its path) replaced later by a symlink to somewhere else is never followed. `folders`: the
+    local sources indexed once for a whole sync tick (`local_folders`), instead of a query and a
+    resolution per other source for each source listed.
     """
-    others = session.scalars(select(Source.config).where(Source.kind == "local", Source.user_id != user_id))
+    index = folders or local_folders(session, excluding=user_id)
     return paths.confine_local_source(path, settings.allowed_local_source_roots, settings.leap_folders,
-                                      [Path(config["path"]) for config in others if config and config.get("path")])
+                                      index, user_id)
+
+
+def local_folders(session: Session, excluding: str | None = None) -> paths.FolderIndex:
+    """Every local source's folder (but `excluding`'s), resolved now, with its owner."""
+    stmt = select(Source.config, Source.user_id).where(Source.kind == "local")
+    if excluding is not None:
+        stmt = stmt.where(Source.user_id != excluding)
+    return paths.FolderIndex((Path(config["path"]), owner) for config, owner in session.execute(stmt)
+                             if config and config.get("path"))
 
 
 def open_client(
-    session: Session, source: Source, settings: Settings, credentials: CredentialReader | None = None
+    session: Session, source: Source, settings: Settings, credentials: CredentialReader | None = None,
+    folders: paths.FolderIndex | None = None,
 ) -> SourceClient:
     if source.kind == "local":
         stored = Path((source.config or {})["path"])
         try:
-            folder = confined_folder(session, settings, source.user_id, stored)
+            folder = confined_folder(session, settings, source.user_id, stored, folders)
         except paths.PathEscapeError as exc:
             raise SourceError(f"the folder is no longer readable as a local source: {exc}") from None
         if folder != stored:
@@ -268,6 +281,7 @@ def sync_source(
     settings: Settings,
     credentials: CredentialReader | None = None,
     now: datetime | None = None,
+    folders: paths.FolderIndex | None = None,
 ) -> SyncSummary:
     """List the source once, register what is new or replaced and settle what was pending.
 
@@ -278,7 +292,7 @@ def sync_source(
     now = now or utcnow()
     summary = SyncSummary(source.id, source.name)
     try:
-        client = open_client(session, source, settings, credentials)
+        client = open_client(session, source, settings, credentials, folders)
         files = {f.file_id: f for f in client.list_files()}
     except (LeapError, OSError) as exc:
         summary.error = str(exc) if isinstance(exc, LeapError) else f"cannot read the source ({type(exc).__name__})"
@@ -368,6 +382,7 @@ def sync_sources(
     """
     summaries: list[SyncSummary] = []
     began = time.monotonic()
+    folders: paths.FolderIndex | None = None  # built once, on the first local source of the tick
     for source_id in source_ids:
         if budget_s is not None and summaries and time.monotonic() - began >= budget_s:
             break
@@ -376,7 +391,9 @@ def sync_sources(
                 source = session.get(Source, source_id)
                 if source is None:
                     continue
-                summaries.append(sync_source(session, actor, source, settings, credentials))
+                if source.kind == "local" and folders is None:
+                    folders = local_folders(session)
+                summaries.append(sync_source(session, actor, source, settings, credentials, folders=folders))
         except LeapError as exc:  # e.g. a concurrent sync moved the same recording first
             summaries.append(_failed(db, actor, source_id, str(exc)))
     return summaries

@@ -182,3 +182,21 @@ def test_an_archived_recording_must_be_restored_before_a_reset_or_a_republish(
     with alice.leap.db.session() as session:  # as after the launcher's ticks: no request left open
         session.execute(update(RunRequest).where(RunRequest.recording_id == recording_id).values(status="finished"))
     assert alice.reset(recording_id)["status"] == "INITIALIZED"
+
+
+def test_a_launcher_tick_hands_dagster_a_bounded_batch_of_partition_removals_oldest_first(
+    alice: UserAPI, tmp_path: Path
+) -> None:
+    """An admin archiving tens of thousands at once must not become one request the daemon works on for an
+    hour: each tick takes the oldest `limit`, the next tick the rest."""
+    add_inbox(alice, tmp_path)
+    ids = register_many(alice, 3)
+    with alice.leap.db.session() as session:
+        session.add_all([RunRequest(recording_id=rid, user_id=alice.user_id, first_stage=launcher.ARCHIVE,
+                                    reason="test", requested_by="test", status="pending") for rid in ids])
+    with alice.leap.db.session() as session:
+        first = launcher.pending_deletions(session, limit=2)
+        launcher.mark_done(session, [request_id for request_id, _ in first])
+        rest = launcher.pending_deletions(session, limit=2)
+    keys = [alice.recording(rid)["partition_key"] for rid in ids]
+    assert [key for _, key in first] == keys[:2] and [key for _, key in rest] == keys[2:]

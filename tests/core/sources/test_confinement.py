@@ -14,7 +14,7 @@ from sqlalchemy import select
 from leap_core.api import Leap, UserAPI
 from leap_core.db.models import Credential, Recording
 from leap_core.errors import StageError
-from leap_core.paths import PathEscapeError, confine_local_source, inside, safe_extension
+from leap_core.paths import FolderIndex, PathEscapeError, confine_local_source, inside, overlaps, safe_extension
 from leap_core.secrets import SecretBox
 from leap_core.storage import recording_files
 from tests.fakes.http_server import FakeHTTPServer
@@ -185,3 +185,16 @@ def test_a_storage_folder_that_is_a_symlink_out_of_storage_is_refused(tmp_path: 
 def test_the_inbox_is_an_allowed_root_without_any_setting(tmp_path: Path) -> None:
     inbox = tmp_path / "home" / "inbox"
     assert confine_local_source(inbox / "course", [inbox], {}, []) == (inbox / "course").resolve()
+
+
+def test_the_folder_index_answers_as_a_scan_of_every_other_folder(tmp_path: Path) -> None:
+    """The sync tick's index (ancestor lookup + sorted prefixes) finds exactly the overlaps a comparison
+    with each other user's folder finds, siblings sharing a name prefix included."""
+    folders = {"a": ["x/a", "x/ab", "y"], "b": ["x/a/deep", "z/q"], "c": ["x"]}
+    index = FolderIndex((tmp_path / f, owner) for owner, fs in folders.items() for f in fs)
+    probes = ["x", "x/a", "x/a/deep/er", "x/abc", "x/ab", "y/1", "z", "z/qq", "w", "x/a/deep"]
+    for owner in folders:
+        others = [(tmp_path / f).resolve() for o, fs in folders.items() if o != owner for f in fs]
+        for probe in probes:
+            folder = (tmp_path / probe).resolve()
+            assert index.overlaps(folder, owner) == any(overlaps(folder, o) for o in others), (owner, probe)
