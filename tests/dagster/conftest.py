@@ -40,6 +40,9 @@ def instance() -> Iterator[DagsterInstance]:
 @pytest.fixture(autouse=True)
 def _no_leaked_defs_state_storage() -> Iterator[None]:
     """Dagster keeps the current defs-state storage in a ContextVar that an earlier test's instance can leave
-    set after it is gone; a later `build_definitions()` then fails on the dead instance's weakref."""
+    set after it is gone; a later `build_definitions()` then fails on the dead instance's weakref. The
+    usual culprit is an instance entered and never exited (a schedule context built from a persistent
+    instance and not used with `with`): when the collector finalises it, its token resets the ContextVar
+    to whatever was current then, mid-test. tests/support/dagster.py closes its contexts for that reason."""
     with set_defs_state_storage(None):
         yield
