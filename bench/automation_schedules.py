@@ -127,7 +127,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 if sys.argv[1] == "build":  # the comparison: a worker that builds the schedules as before
     import leap_dagster.schedules as s
     s.loading_for_a_run = lambda: False
-repo = ReconstructableRepository(CodePointer.from_module("leap_dagster.definitions", None, None)).get_definition()
+repo = ReconstructableRepository(CodePointer.from_module("leap_dagster.definitions", "defs", None)).get_definition()
 print(len(repo.schedule_defs), time.perf_counter() - began)
 """
 

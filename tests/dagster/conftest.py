@@ -13,6 +13,9 @@ from leap_core.api import Leap, UserAPI
 from leap_core.bootstrap import init_embedded
 from leap_core.config import Settings
 from leap_core.db.session import Database
+from tests.fakes.vk import FakeVK
+from tests.fakes.youtube import FakeYouTube
+from tests.support.publishing import SECRET_KEY
 
 
 @pytest.fixture
@@ -29,6 +32,22 @@ def leap_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str) -> Le
 def demo(leap_env: Leap) -> UserAPI:
     init_embedded(leap_env)
     return leap_env.as_user("demo")
+
+
+@pytest.fixture
+def lecturer(
+    monkeypatch: pytest.MonkeyPatch, youtube: FakeYouTube, vk: FakeVK, request: pytest.FixtureRequest
+) -> UserAPI:
+    """The demo user with a YouTube channel and a VK community connected (tests/support/publishing.py's
+    fake platforms); their addresses are set before LEAP reads its settings."""
+    monkeypatch.setenv("LEAP_YOUTUBE_ROOT_URL", youtube.url)
+    monkeypatch.setenv("LEAP_GOOGLE_TOKEN_URI", youtube.token_uri)
+    monkeypatch.setenv("LEAP_VK_API_URL", vk.url)
+    monkeypatch.setenv("LEAP_SECRET_KEY", SECRET_KEY)
+    demo: UserAPI = request.getfixturevalue("demo")
+    demo.credentials.add("youtube", "channel", youtube.credentials())
+    demo.credentials.add("vk", "community", {"token": vk.token})
+    return demo
 
 
 @pytest.fixture
