@@ -10,7 +10,13 @@ each size gets a fresh database, migrated, with N jobs over N/10 users created t
 - read: the code location's one database read (revision + every enabled job, parsed into specs);
 - build: `build_definitions()` in this process (read + N ScheduleDefinitions + Definitions);
 - snapshot: the repository snapshot the code server serialises for the webserver and the daemon;
-- import: a fresh `python -c "import leap_dagster.definitions"` (what every run worker pays too);
+- import: a fresh `python -c "import leap_dagster.definitions"` (what the code server pays, and what every run
+  worker paid before it skipped the schedules);
+- run worker: a fresh process rebuilding the definitions the way `dagster api execute_run|execute_step` does
+  (`ReconstructableRepository.get_definition()`, Dagster's RECONSTRUCTION load), which builds no automation
+  schedules; `--worker-schedules` measures it building them as before, for the comparison;
+- read split (with `--profile`): where the read's time goes (query, schedule parsing, specs), and the build's
+  (ScheduleDefinition construction, Definitions) at this size.
 - reload: a real `dagster code-server start` asked to `reload_code` over gRPC (a new definitions process),
   then the daemon's view of it fetched again (`GrpcServerCodeLocation`, the full snapshot) — the work that
   `automation_reload_sensor`'s GraphQL reload sets off in `dagster dev` and in production.
@@ -28,6 +34,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -80,7 +87,7 @@ def populate(url: str, home: Path, jobs: int) -> float:
     return time.perf_counter() - began
 
 
-def in_process(url: str) -> dict[str, float]:
+def in_process(url: str) -> dict[str, Any]:
     os.environ["LEAP_DATABASE_URL"] = url
     from dagster._core.remote_representation.external_data import RepositorySnap
     from dagster_shared.serdes import serialize_value
@@ -110,6 +117,51 @@ def fresh_import(url: str) -> float:
     subprocess.run([sys.executable, "-c", "import leap_dagster.definitions"], env=env, check=True,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - began
+
+
+WORKER = """
+import sys, time
+began = time.perf_counter()
+from dagster._core.code_pointer import CodePointer
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+if sys.argv[1] == "build":  # the comparison: a worker that builds the schedules as before
+    import leap_dagster.schedules as s
+    s.loading_for_a_run = lambda: False
+repo = ReconstructableRepository(CodePointer.from_module("leap_dagster.definitions", "defs", None)).get_definition()
+print(len(repo.schedule_defs), time.perf_counter() - began)
+"""
+
+
+def run_worker(url: str, schedules: bool) -> tuple[int, float]:
+    """(schedules built, seconds) for a fresh process loading the definitions as a run worker does."""
+    env = {**os.environ, "LEAP_DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-c", WORKER, "build" if schedules else "skip"], env=env, check=True,
+                          capture_output=True, text=True)
+    count, seconds = done.stdout.split()[-2:]
+    return int(count), float(seconds)
+
+
+def profile(url: str) -> dict[str, float]:
+    """The read and build split into their parts, in this process (warm imports)."""
+    from sqlalchemy.orm import Session
+
+    from leap_core import automation
+    from leap_dagster import schedules
+
+    engine = create_engine(url)
+    with Session(engine) as session:
+        began = time.perf_counter()
+        rows = session.execute(text("SELECT j.schedule FROM automation_jobs j WHERE j.enabled")).all()
+        query_s = time.perf_counter() - began
+        began = time.perf_counter()
+        specs, _ = automation.schedule_specs(session)
+        specs_s = time.perf_counter() - began
+    engine.dispose()
+    began = time.perf_counter()
+    built = [schedules.automation_schedule(spec) for spec in specs]
+    construct_s = time.perf_counter() - began
+    assert len(built) == len(specs) and len(rows) >= len(specs)
+    return {"query_s": query_s, "specs_s": specs_s, "construct_s": construct_s}
 
 
 def free_port() -> int:
@@ -170,6 +222,7 @@ def main() -> None:
     default_server = os.environ.get("LEAP_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--server", default=str(make_url(default_server).set(database="")).rstrip("/"))
     parser.add_argument("--keep", action="store_true", help="keep the last database (its URL is printed)")
+    parser.add_argument("--no-reload", action="store_true", help="skip the code server's load and reload")
     args = parser.parse_args()
     rows = []
     for jobs in args.jobs:
@@ -179,7 +232,10 @@ def main() -> None:
             create_s = populate(url, home, jobs)
             measured = in_process(url)
             import_s = fresh_import(url)
-            first_s, reload_s, fetch_s = reload_cost(url, home)
+            measured["worker_skip"] = run_worker(url, schedules=False)
+            measured["worker_build"] = run_worker(url, schedules=True)
+            measured.update(profile(url))
+            first_s, reload_s, fetch_s = (0.0, 0.0, 0.0) if args.no_reload else reload_cost(url, home)
             rows.append((jobs, create_s, measured, import_s, first_s, reload_s, fetch_s))
             if args.keep:
                 print(f"kept {url}")
@@ -190,6 +246,14 @@ def main() -> None:
         print(f"| {jobs:,} | {m['schedules'] - 2:,} | {create_s:.1f} | {m['read_s']:.3f} | {m['build_s']:.2f} "
               f"| {m['snapshot_s']:.2f} ({m['snapshot_kib']:,.0f}) | {import_s:.2f} | {first_s:.2f} | {reload_s:.2f} "
               f"| {fetch_s:.2f} |")
+    print()
+    print("| jobs | run worker, schedules built: count, s | run worker, skipped: count, s "
+          "| jobs query s | specs (query + parse) s | ScheduleDefinitions s |")
+    print("|---|---|---|---|---|---|")
+    for jobs, _, m, *_ in rows:
+        (built_n, built_s), (skip_n, skip_s) = m["worker_build"], m["worker_skip"]
+        print(f"| {jobs:,} | {built_n - 2:,}, {built_s:.2f} | {skip_n - 2:,}, {skip_s:.2f} | {m['query_s']:.3f} "
+              f"| {m['specs_s']:.3f} | {m['construct_s']:.3f} |")
 
 
 if __name__ == "__main__":

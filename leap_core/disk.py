@@ -12,6 +12,7 @@ beside the destination and rename); `leap_core.cleanup` sweeps what a killed pro
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -75,3 +76,17 @@ def writing(stage: str, folder: Path, needed: int, settings: Settings, where: st
         place = f"{where}, " if where else ""
         raise DiskFullError(stage, max(needed, 0) + margin_bytes(settings), free_bytes(folder),
                             f"{place}ran out while writing") from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """`path` holds the old text or the new one, never half of it: written beside it, then renamed over it.
+
+    A full disk (or any error) leaves no temporary file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

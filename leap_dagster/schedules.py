@@ -91,6 +91,24 @@ def read_specs(settings: Settings) -> Loaded:
         engine.dispose()
 
 
+def loading_for_a_run() -> bool:
+    """Whether Dagster is loading the definitions to execute a run or a step (`dagster api execute_run`,
+    `execute_step`, the multiprocess and Celery executors' workers) rather than to serve them.
+
+    Every such worker rebuilds its job from the code pointer through `ReconstructableRepository`, which
+    sets Dagster's `DefinitionsLoadContext` to RECONSTRUCTION before it imports the module; the code server
+    imports it under INITIALIZATION, and a plain import (tests, the CLI) sets none. The context is a
+    private Dagster API (dagster/_core/definitions/definitions_load_context.py, 1.13), so an import that
+    fails answers False: the worker then builds the schedules it did before, slower but correct.
+    """
+    try:
+        from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext, DefinitionsLoadType
+    except ImportError:  # pragma: no cover - a Dagster that moved it
+        return False
+    return (DefinitionsLoadContext.is_set()
+            and DefinitionsLoadContext.get().load_type == DefinitionsLoadType.RECONSTRUCTION)
+
+
 def load_automation_schedules(settings: Settings | None = None) -> list[ScheduleDefinition]:
     """Read the jobs and build their schedules; records what was read in `LOADED` for the reload sensor."""
     loaded = read_specs(settings or Settings())
@@ -108,13 +126,17 @@ def load_automation_schedules(settings: Settings | None = None) -> list[Schedule
 
 def automation_schedule(spec: automation.ScheduleSpec) -> ScheduleDefinition:
     """`ScheduleDefinition` with a plain `execution_fn` rather than `@schedule`: the decorator reads each
-    function's type hints for resources, which made 1,000 schedules take 3 s to build instead of ~1 s."""
+    function's type hints for resources, which made 1,000 schedules take 3 s to build instead of ~1 s.
+    It names its job (`job_name`) instead of holding the `automation_run` object: `Definitions` rebuilds
+    every schedule that holds a job it binds resources to (`with_updated_job`, a second full construction,
+    cron checks included), which was 1.4 of 1.75 s of `Definitions` at 3,000 jobs; by name, the
+    repository resolves the job once (bench/automation_schedules.py, ADR 0030 2026-12-03)."""
 
     def tick(context: ScheduleEvaluationContext):  # type: ignore[no-untyped-def]  # no hints to resolve
         return evaluate_tick(context, context.resources.leap, spec)
 
     return ScheduleDefinition(
-        name=spec.name, cron_schedule=spec.cron, execution_timezone=spec.timezone, job=automation_run,
+        name=spec.name, cron_schedule=spec.cron, execution_timezone=spec.timezone, job_name=automation_run.name,
         execution_fn=tick, required_resource_keys={"leap"}, description=spec.description, tags=spec.tags,
         default_status=DefaultScheduleStatus.RUNNING, metadata={"leap/user": spec.user_slug, "leap/job": spec.job_name},
     )

@@ -107,20 +107,14 @@ class TemplatesAPI:
             return after
 
     def delete(self, ref: str, *, force: bool = False) -> dict[str, Any]:
-        """Remove a template; refused (and the refusal audited) while recordings or automation jobs use it.
+        """Remove a template; refused while recordings or automation jobs use it (the refusal is audited
+        once, by the class's `audited_refusals` wrapper, as `template.delete` with result `refused`).
 
         `force` detaches the recordings and deletes the jobs (leap_core.templates.delete_template).
         """
-        try:
-            with self.user.leap.db.session() as session:
-                template = owned_by_ref(session, Template, self.user.user_id, ref, "template")
-                template_id = template.id
-                return templates.delete_template(session, self.user.actor, template, force)
-        except ValidationError as refused:
-            with self.user.leap.db.session() as session:
-                audit.record(session, self.user.actor, "template.delete", "template", template_id,
-                             user_id=self.user.user_id, details={"refused": str(refused)}, result="failure")
-            raise
+        with self.user.leap.db.session() as session:
+            template = owned_by_ref(session, Template, self.user.user_id, ref, "template")
+            return templates.delete_template(session, self.user.actor, template, force)
 
     def list(self) -> builtins.list[dict[str, Any]]:
         with self.user.leap.db.session() as session:

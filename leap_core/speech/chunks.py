@@ -8,7 +8,6 @@ finished chunk and starts at the first unfinished one; anything else starts over
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from leap_core.disk import write_text_atomic
 from leap_core.speech.audio import HOP_SECONDS, Envelope
 from leap_core.speech.transcript import Segment
 
@@ -78,16 +78,6 @@ def fingerprint(audio: Path, settings: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:  # a full disk leaves no half-written temporary file
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class ChunkStore:
     """The plan and finished chunk results of one transcription, on disk under `work_dir`."""
 
@@ -108,7 +98,7 @@ class ChunkStore:
         for stale in self.work_dir.glob("chunk-*.json"):
             stale.unlink()
         plan = ChunkPlan(fingerprint=fingerprint, spans=make_spans())
-        _write_atomic(self.plan_path, plan.model_dump_json())
+        write_text_atomic(self.plan_path, plan.model_dump_json())
         return plan
 
     def load(self, index: int) -> ChunkResult | None:
@@ -116,7 +106,7 @@ class ChunkStore:
         return ChunkResult.model_validate_json(path.read_text(encoding="utf-8")) if path.exists() else None
 
     def save(self, index: int, result: ChunkResult) -> None:
-        _write_atomic(self._result_path(index), result.model_dump_json())
+        write_text_atomic(self._result_path(index), result.model_dump_json())
 
 
 def _prompt_from(result: ChunkResult | None) -> str | None:

@@ -8,7 +8,6 @@ backend gives them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import srt
 
+from leap_core.disk import write_text_atomic
 from leap_core.speech.russian import binds_forward
 from leap_core.speech.transcript import Transcript
 from leap_core.speech.words import TimedWord, timed_words
@@ -134,17 +134,6 @@ def build_cues(transcript: Transcript) -> list[Cue]:
     return [c for c in _timed(_group(words), transcript.duration) if c.end > c.start]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:  # a full disk leaves no half-written temporary file
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _srt_items(cues: Iterable[Cue]) -> list[srt.Subtitle]:
     return [srt.Subtitle(index=i, start=timedelta(seconds=round(c.start, 3)),
                          end=timedelta(seconds=round(c.end, 3)), content="\n".join(c.lines))
@@ -152,7 +141,7 @@ def _srt_items(cues: Iterable[Cue]) -> list[srt.Subtitle]:
 
 
 def write_srt(cues: Iterable[Cue], path: Path) -> Path:
-    _write_atomic(path, srt.compose(_srt_items(cues)))
+    write_text_atomic(path, srt.compose(_srt_items(cues)))
     return path
 
 
@@ -166,5 +155,5 @@ def _vtt_time(seconds: float) -> str:
 
 def write_vtt(cues: Iterable[Cue], path: Path) -> Path:
     blocks = [f"{_vtt_time(c.start)} --> {_vtt_time(c.end)}\n" + "\n".join(c.lines) for c in cues]
-    _write_atomic(path, "WEBVTT\n\n" + "".join(f"{block}\n\n" for block in blocks))
+    write_text_atomic(path, "WEBVTT\n\n" + "".join(f"{block}\n\n" for block in blocks))
     return path

@@ -9,25 +9,22 @@ where it stopped in its cursor (Dagster times a sensor out at 60 s; 10,000 recor
 on the loaded 2-core machine, bench/cleanup.py), so any number of recordings is covered in a few ticks.
 """
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
+from dagster import SensorEvaluationContext
 
 from leap_core import cleanup
-from leap_dagster.resources import LeapResource
+from leap_core.api import Leap
+from leap_dagster.sensors.sweeps import Swept, sweep_sensor
 
 BUDGET_S = 20.0
 
 
-@sensor(minimum_interval_seconds=600, default_status=DefaultSensorStatus.RUNNING,
-        description="Removes temporary and partial files (trim work folders, .part downloads, partial exports) "
-                    "that killed workers left, except those of recordings a run may still be working on.")
-def disk_cleanup_sensor(context: SensorEvaluationContext, leap: LeapResource) -> SkipReason:
-    core = leap.get()
+@sweep_sensor(600, "Removes temporary and partial files (trim work folders, .part downloads, partial exports) "
+                   "that killed workers left, except those of recordings a run may still be working on.")
+def disk_cleanup_sensor(context: SensorEvaluationContext, core: Leap) -> Swept:
     with core.db.session() as session:
         report = cleanup.sweep(session, core.settings, start_after=context.cursor or "", budget_s=BUDGET_S)
     context.update_cursor(report.resume_after)
-    if report.removed:
-        context.log.info("removed %d stray files/folders, freed %d bytes", len(report.removed), report.freed_bytes)
-    return SkipReason(f"removed {len(report.removed)} strays ({report.freed_bytes} bytes freed); kept "
-                      f"{report.kept_in_flight} of running recordings and {report.kept_young} younger than "
-                      f"{cleanup.MIN_AGE_S:g} s" + (f"; resumes after {report.resume_after}" if report.resume_after
-                                                    else ""))
+    resumes = f"; resumes after {report.resume_after}" if report.resume_after else ""
+    return Swept("removed", len(report.removed), "strays", report.freed_bytes,
+                 f"; kept {report.kept_in_flight} of running recordings and {report.kept_young} younger than "
+                 f"{cleanup.MIN_AGE_S:g} s{resumes}")

@@ -65,6 +65,16 @@ def taken(api: UserAPI, inbox: Path, size: int) -> str:
     return recording.id
 
 
+def transcribed(api: UserAPI, tmp_path: Path) -> tuple[str, Path]:
+    """One recording moved to TRANSCRIBED, ready to export, and its (empty) storage folder."""
+    add_inbox(api, tmp_path, process_on_arrival=False)
+    (recording_id,) = register_many(api, 1)
+    force_status(api, [recording_id], RecordingStatus.TRANSCRIBED)
+    folder = api.leap.settings.resolved_storage_dir / api.user.slug / recording_id
+    folder.mkdir(parents=True)
+    return recording_id, folder
+
+
 def test_the_message_says_the_stage_and_both_sizes() -> None:
     error = DiskFullError("trim", 5 * MiB + 1, 1000, "storage")
     assert str(error) == "disk full at trim: need 5.0 MiB (5,242,881 bytes), have 1,000 bytes (storage)"
@@ -110,11 +120,7 @@ def test_enospc_in_the_middle_of_a_download_is_disk_full_and_leaves_no_partial_f
 def test_enospc_in_the_middle_of_an_export_removes_the_partial_export_and_fails_the_target(
     alice: UserAPI, tmp_path: Path, small_disk: SmallDisk
 ) -> None:
-    add_inbox(alice, tmp_path, process_on_arrival=False)
-    (recording_id,) = register_many(alice, 1)
-    force_status(alice, [recording_id], RecordingStatus.TRANSCRIBED)
-    folder = alice.leap.settings.resolved_storage_dir / "alice" / recording_id
-    folder.mkdir(parents=True)
+    recording_id, folder = transcribed(alice, tmp_path)
     (folder / "trimmed.mp4").write_bytes(os.urandom(MiB + 123))
     (folder / "subtitles.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n" * 50)
     (folder / "transcript.json").write_text('{"segments": []}' * 200)
@@ -143,11 +149,7 @@ def test_enospc_in_the_middle_of_an_export_removes_the_partial_export_and_fails_
 def test_an_export_that_cannot_fit_is_refused_and_leaves_the_export_untouched(
     alice: UserAPI, tmp_path: Path, small_disk: SmallDisk
 ) -> None:
-    add_inbox(alice, tmp_path, process_on_arrival=False)
-    (recording_id,) = register_many(alice, 1)
-    force_status(alice, [recording_id], RecordingStatus.TRANSCRIBED)
-    folder = alice.leap.settings.resolved_storage_dir / "alice" / recording_id
-    folder.mkdir(parents=True)
+    recording_id, folder = transcribed(alice, tmp_path)
     (folder / "trimmed.mp4").write_bytes(os.urandom(3 * MiB))
     alice.leap.settings.export_dir = small_disk(2 * MiB)
     alice.leap.settings.disk_margin_mb = 0

@@ -13,6 +13,9 @@ from leap_core.api import Leap, UserAPI
 from leap_core.bootstrap import init_embedded
 from leap_core.config import Settings
 from leap_core.db.session import Database
+from tests.fakes.vk import FakeVK
+from tests.fakes.youtube import FakeYouTube
+from tests.support.publishing import SECRET_KEY
 
 
 @pytest.fixture
@@ -32,6 +35,22 @@ def demo(leap_env: Leap) -> UserAPI:
 
 
 @pytest.fixture
+def lecturer(
+    monkeypatch: pytest.MonkeyPatch, youtube: FakeYouTube, vk: FakeVK, request: pytest.FixtureRequest
+) -> UserAPI:
+    """The demo user with a YouTube channel and a VK community connected (tests/support/publishing.py's
+    fake platforms); their addresses are set before LEAP reads its settings."""
+    monkeypatch.setenv("LEAP_YOUTUBE_ROOT_URL", youtube.url)
+    monkeypatch.setenv("LEAP_GOOGLE_TOKEN_URI", youtube.token_uri)
+    monkeypatch.setenv("LEAP_VK_API_URL", vk.url)
+    monkeypatch.setenv("LEAP_SECRET_KEY", SECRET_KEY)
+    demo: UserAPI = request.getfixturevalue("demo")
+    demo.credentials.add("youtube", "channel", youtube.credentials())
+    demo.credentials.add("vk", "community", {"token": vk.token})
+    return demo
+
+
+@pytest.fixture
 def instance() -> Iterator[DagsterInstance]:
     with instance_for_test() as dagster_instance:
         yield dagster_instance
@@ -40,6 +59,9 @@ def instance() -> Iterator[DagsterInstance]:
 @pytest.fixture(autouse=True)
 def _no_leaked_defs_state_storage() -> Iterator[None]:
     """Dagster keeps the current defs-state storage in a ContextVar that an earlier test's instance can leave
-    set after it is gone; a later `build_definitions()` then fails on the dead instance's weakref."""
+    set after it is gone; a later `build_definitions()` then fails on the dead instance's weakref. The
+    usual culprit is an instance entered and never exited (a schedule context built from a persistent
+    instance and not used with `with`): when the collector finalises it, its token resets the ContextVar
+    to whatever was current then, mid-test. tests/support/dagster.py closes its contexts for that reason."""
     with set_defs_state_storage(None):
         yield

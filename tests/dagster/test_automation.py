@@ -4,12 +4,16 @@ schedule on the next load of the definitions, its tick runs `automation_run`, wh
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
+from dagster._core.code_pointer import CodePointer
+from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
+from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.scheduler.instigation import InstigatorStatus
 from dagster._core.test_utils import create_test_daemon_workspace_context
 from dagster._core.workspace.load_target import ModuleTarget
@@ -22,7 +26,7 @@ from leap_core.config import Settings
 from leap_core.db.models import AutomationJob, AutomationRun, RunRequest, Template
 from leap_core.db.types import new_ulid
 from leap_dagster import schedules as automation_schedules
-from leap_dagster.definitions import build_definitions, defs
+from leap_dagster.definitions import build_definitions, definitions_for_this_process, defs
 from leap_dagster.sensors import automation_reload
 from tests.fakes.http_server import FakeHTTPServer, Response
 from tests.fixtures.media import make_lecture
@@ -156,8 +160,6 @@ def test_recordings_wait_for_their_job_and_its_run_processes_them_end_to_end(
     assert demo.recording(recording["id"])["status"] == "UPLOADED"
 
 
-@pytest.mark.skip(reason="fails under xdist in CI (seen 2026-12-03: a temporary Dagster home's runs.db vanished "
-                         "mid-test); passes alone; bench/automation_schedules.py measures the same load")
 def test_a_thousand_jobs_load_as_a_thousand_schedules(demo: UserAPI) -> None:
     with demo.leap.db.session() as session:
         template = session.scalars(select(Template).where(Template.user_id == demo.user_id)).one()
@@ -209,3 +211,24 @@ def test_a_history_row_left_started_by_a_dead_run_is_closed_as_failed_and_the_ow
     (row,) = AutomationAPI(demo).history("mornings")
     assert row["status"] == "failed" and f"Dagster run {dead.run_id} ended (FAILURE)" in row["reason"]
     assert demo.notifications.list()[0]["type"] == "automation.failed"
+
+
+def test_a_run_worker_rebuilds_the_definitions_without_the_automation_schedules(
+    demo: UserAPI, tmp_path: Path
+) -> None:
+    """The path `dagster api execute_run|execute_step` takes (ReconstructableRepository → a fresh import of the
+    code pointer's module), on a module that builds LEAP's definitions as leap_dagster/definitions.py does."""
+    jobs_as_of(demo, datetime.now(UTC)).create("mornings", "inbox", EVERY_FIVE_MINUTES)
+    module = tmp_path / "worker_defs.py"
+    module.write_text("from leap_dagster.definitions import definitions_for_this_process\n"
+                      "defs = definitions_for_this_process()\n")
+    served = definitions_for_this_process().get_repository_def()  # a code server's (or this test's) import
+    assert "demo__mornings" in {s.name for s in served.schedule_defs}
+    recon = ReconstructableRepository(CodePointer.from_python_file(str(module), "defs", str(tmp_path)))
+    try:  # as in a fresh worker, no load context is set; `scoped` puts back this process's afterwards
+        with DefinitionsLoadContext.scoped(None):  # type: ignore[arg-type]
+            worker = recon.get_definition()
+    finally:
+        sys.modules.pop("worker_defs", None)
+    assert {s.name for s in worker.schedule_defs} == {"notification_summary_schedule", "credential_health_schedule"}
+    assert worker.has_job("automation_run") and worker.has_job("recording_pipeline")

@@ -24,7 +24,7 @@ from tests.fakes.vk import FakeVK
 from tests.fakes.youtube import FakeYouTube
 from tests.fixtures.media import LectureSpec, make_lecture
 from tests.support.dagster import settle
-from tests.support.publishing import SECRET_KEY, leaked, readable_records, target_platforms, target_row
+from tests.support.publishing import leaked, readable_records, target_platforms, target_row
 
 pytestmark = pytest.mark.slow
 
@@ -39,22 +39,6 @@ PRESETS: dict[str, Any] = {
 }
 # Large enough for three YouTube chunks, so an upload can be interrupted with chunks on both sides.
 LARGE = LectureSpec(size="1920x1080")
-
-
-@pytest.fixture
-def lecturer(
-    monkeypatch: pytest.MonkeyPatch, youtube: FakeYouTube, vk: FakeVK, request: pytest.FixtureRequest
-) -> UserAPI:
-    """The demo user with a YouTube channel and a VK community connected; the platforms' addresses are set
-    before LEAP reads its settings."""
-    monkeypatch.setenv("LEAP_YOUTUBE_ROOT_URL", youtube.url)
-    monkeypatch.setenv("LEAP_GOOGLE_TOKEN_URI", youtube.token_uri)
-    monkeypatch.setenv("LEAP_VK_API_URL", vk.url)
-    monkeypatch.setenv("LEAP_SECRET_KEY", SECRET_KEY)
-    demo: UserAPI = request.getfixturevalue("demo")
-    demo.credentials.add("youtube", "channel", youtube.credentials())
-    demo.credentials.add("vk", "community", {"token": vk.token})
-    return demo
 
 
 def drop(user: UserAPI, spec: LectureSpec = LectureSpec(), name: str = "Linear algebra.mp4") -> None:

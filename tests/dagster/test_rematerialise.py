@@ -22,7 +22,7 @@ from tests.fakes.vk import FakeVK
 from tests.fakes.youtube import FakeYouTube
 from tests.fixtures.media import make_lecture
 from tests.support.dagster import settle
-from tests.support.publishing import SECRET_KEY, target_platforms
+from tests.support.publishing import target_platforms
 
 pytestmark = pytest.mark.slow
 
@@ -32,20 +32,6 @@ PRESETS: dict[str, Any] = {
 }
 TRANSCRIPT_AND_AFTER = [AssetKey(k) for k in (
     "transcript", "topics", "subtitles", "exported_video", "youtube_video", "vk_video")]
-
-
-@pytest.fixture
-def lecturer(
-    monkeypatch: pytest.MonkeyPatch, youtube: FakeYouTube, vk: FakeVK, request: pytest.FixtureRequest
-) -> UserAPI:
-    monkeypatch.setenv("LEAP_YOUTUBE_ROOT_URL", youtube.url)
-    monkeypatch.setenv("LEAP_GOOGLE_TOKEN_URI", youtube.token_uri)
-    monkeypatch.setenv("LEAP_VK_API_URL", vk.url)
-    monkeypatch.setenv("LEAP_SECRET_KEY", SECRET_KEY)
-    demo: UserAPI = request.getfixturevalue("demo")
-    demo.credentials.add("youtube", "channel", youtube.credentials())
-    demo.credentials.add("vk", "community", {"token": vk.token})
-    return demo
 
 
 def materialise(instance: DagsterInstance, partition_key: str, assets: list[AssetKey]) -> bool:

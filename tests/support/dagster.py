@@ -111,9 +111,12 @@ def tick_automation(
 ) -> ExecuteInProcessResult | str:
     """Evaluate one tick of an automation schedule as the daemon would, then run the `automation_run`
     it asks for; returns the run's result, or the tick's skip message."""
-    context = build_schedule_context(instance=instance, scheduled_execution_time=at or datetime.now(UTC),
-                                     resources=RESOURCES)
-    data = schedule.evaluate_tick(context)
+    # `with`: the context opens its own instance from the test instance's ref; left open, that instance's
+    # ContextVar token is reset whenever the garbage collector finds it, restoring a dead instance's
+    # defs-state storage in the middle of a later test (the thousand-jobs load read a vanished runs.db).
+    with build_schedule_context(instance=instance, scheduled_execution_time=at or datetime.now(UTC),
+                                resources=RESOURCES) as context:
+        data = schedule.evaluate_tick(context)
     if not data.run_requests:
         return data.skip_message or ""
     (request,) = data.run_requests

@@ -145,7 +145,8 @@ def test_the_morning_schedule_checks_every_platform_and_counts_those_needing_att
                         "YOUTUBE_ROOT_URL": youtube.url}.items():
         monkeypatch.setenv(f"LEAP_{name}", value)
     vk.use_community_token()
-    request = credential_health_schedule(build_schedule_context(instance=instance, scheduled_execution_time=NOW))
+    with build_schedule_context(instance=instance, scheduled_execution_time=NOW) as context:
+        request = credential_health_schedule(context)
     assert isinstance(request, RunRequest) and request.run_key == f"credential-health-{NOW.isoformat()}"
 
     result = credential_health.execute_in_process(

@@ -79,8 +79,8 @@ def test_the_summary_schedule_runs_the_summaries_for_its_tick(
     alice: UserAPI, instance: DagsterInstance, resource: LeapResource
 ) -> None:
     alice.notifications.set_preferences(summary="weekly")
-    context = build_schedule_context(instance=instance, scheduled_execution_time=MONDAY_7AM)
-    request = notification_summary_schedule(context)
+    with build_schedule_context(instance=instance, scheduled_execution_time=MONDAY_7AM) as context:
+        request = notification_summary_schedule(context)
     assert isinstance(request, RunRequest)
     result = notification_summaries.execute_in_process(instance=instance, tags=request.tags,
                                                        resources={"leap": resource})

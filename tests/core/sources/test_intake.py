@@ -82,7 +82,7 @@ def test_the_window_restarts_when_only_the_mtime_changes(alice: UserAPI, tmp_pat
     lecture.write_bytes(b"x" * 1000)
     start = utcnow()
     sync(alice, start)
-    os.utime(lecture, ns=(lecture.stat().st_atime_ns, lecture.stat().st_mtime_ns + 5_000_000_000))
+    rewritten(lecture, later_s=5)
     sync(alice, start + timedelta(seconds=20))  # same size, new mtime: rewritten in place
     sync(alice, start + timedelta(seconds=40))  # 40 s after the first sight, 20 s after the change
     assert statuses(alice) == ["PENDING_SOURCE"]
@@ -96,22 +96,34 @@ def take(api: UserAPI, lecture: Path, content: bytes, start: datetime) -> None:
     sync(api, start + timedelta(seconds=api.leap.settings.intake_stable_seconds))
 
 
+def taken_lecture(api: UserAPI, tmp_path: Path, content: bytes, start: datetime) -> Path:
+    """`lecture.mp4` in a new inbox (its template waits for a job), taken as a recording."""
+    lecture = add_inbox(api, tmp_path, process_on_arrival=False) / "lecture.mp4"
+    take(api, lecture, content, start)
+    return lecture
+
+
+def rewritten(lecture: Path, content: bytes | None = None, later_s: int = 60) -> None:
+    """The file written again in place (or only touched): its mtime moves `later_s` seconds on."""
+    if content is not None:
+        lecture.write_bytes(content)
+    os.utime(lecture, ns=(lecture.stat().st_atime_ns, lecture.stat().st_mtime_ns + later_s * 1_000_000_000))
+
+
 @pytest.mark.parametrize("change", ["content", "mtime"])
 def test_a_replaced_file_becomes_a_new_recording_with_an_audited_source_changed(
     alice: UserAPI, tmp_path: Path, change: str
 ) -> None:
     alice.leap.settings.intake_stable_seconds = 30
-    inbox = add_inbox(alice, tmp_path, process_on_arrival=False)
-    lecture = inbox / "lecture.mp4"
     start = utcnow()
-    take(alice, lecture, b"x" * 1000, start)
+    lecture = taken_lecture(alice, tmp_path, b"x" * 1000, start)
     (first,) = rows(alice)
     assert (first.status.value, first.source_revision) == ("INITIALIZED", 1)
 
     if change == "content":
         lecture.write_bytes(b"z" * 2000)  # the same name, another recording
     else:
-        os.utime(lecture, ns=(lecture.stat().st_atime_ns, lecture.stat().st_mtime_ns + 60_000_000_000))
+        rewritten(lecture)
     later = start + timedelta(minutes=5)
     summary = sync(alice, later)
     assert len(summary.changed) == 1 and len(summary.registered) == 1
@@ -136,25 +148,20 @@ def test_a_replaced_file_becomes_a_new_recording_with_an_audited_source_changed(
 def test_a_recording_from_before_fingerprints_adopts_one_and_is_compared_from_then_on(
     alice: UserAPI, tmp_path: Path
 ) -> None:
-    inbox = add_inbox(alice, tmp_path, process_on_arrival=False)
-    lecture = inbox / "lecture.mp4"
     start = utcnow()
-    take(alice, lecture, b"x" * 1000, start)
+    lecture = taken_lecture(alice, tmp_path, b"x" * 1000, start)
     with alice.leap.db.session() as session:  # as migration 0013 leaves a recording it finds
         session.execute(update(Recording).values(source_fingerprint=None, source_stable_since=None))
     assert not sync(alice, start + timedelta(minutes=1)).changed
     assert rows(alice)[0].source_fingerprint is not None
-    lecture.write_bytes(b"z" * 1000)
-    os.utime(lecture, ns=(lecture.stat().st_atime_ns, lecture.stat().st_mtime_ns + 60_000_000_000))
+    rewritten(lecture, b"z" * 1000)
     assert len(sync(alice, start + timedelta(minutes=2)).changed) == 1
 
 
 def test_a_file_cut_short_after_it_was_taken_fails_the_download_typed_and_leaves_nothing(
     alice: UserAPI, tmp_path: Path
 ) -> None:
-    inbox = add_inbox(alice, tmp_path, process_on_arrival=False)
-    lecture = inbox / "lecture.mp4"
-    take(alice, lecture, b"x" * WHOLE, utcnow())
+    lecture = taken_lecture(alice, tmp_path, b"x" * WHOLE, utcnow())
     (recording,) = rows(alice)
     with lecture.open("r+b") as handle:  # truncated under LEAP's feet, before the download
         handle.truncate(HALF)
@@ -175,13 +182,10 @@ def test_a_file_cut_short_after_it_was_taken_fails_the_download_typed_and_leaves
 def test_a_file_modified_after_it_was_taken_fails_the_download_and_comes_in_anew(
     alice: UserAPI, tmp_path: Path
 ) -> None:
-    inbox = add_inbox(alice, tmp_path, process_on_arrival=False)
-    lecture = inbox / "lecture.mp4"
     start = utcnow()
-    take(alice, lecture, b"x" * 1000, start)
+    lecture = taken_lecture(alice, tmp_path, b"x" * 1000, start)
     (recording,) = rows(alice)
-    lecture.write_bytes(b"y" * 1000)  # same size, new content and mtime
-    os.utime(lecture, ns=(lecture.stat().st_atime_ns, lecture.stat().st_mtime_ns + 60_000_000_000))
+    rewritten(lecture, b"y" * 1000)  # same size, new content and mtime
 
     with pytest.raises(DownloadMismatchError, match="modified after it was registered"):
         Pipeline(alice.leap.settings, alice.leap.db).download(recording.id)
