@@ -17,7 +17,7 @@ from dagster import DagsterInstance
 from leap_core import disk, pools
 from leap_core.api import UserAPI
 from tests.core.test_disk import PAGE, MiB, SmallDisk, files_under, small_disk  # noqa: F401 (a fixture)
-from tests.dagster.test_publishing import PRESETS, lecturer  # noqa: F401 (a fixture)
+from tests.dagster.test_publishing import PRESETS
 from tests.fakes.youtube import FakeYouTube
 from tests.fixtures.media import LectureSpec, make_lecture
 from tests.support.dagster import settle
