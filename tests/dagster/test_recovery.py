@@ -146,7 +146,7 @@ def test_a_run_without_a_local_worker_whose_stage_stalls_past_the_limit_is_faile
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", ["download", "trim", "upload:local"])
+@pytest.mark.parametrize("stage", ["download", "trim", "topics", "subtitles", "upload:local"])
 def test_a_run_worker_killed_in_each_stage_ends_failed_there_and_retry_publishes_once(
     demo: UserAPI, instance: DagsterInstance, stage: str
 ) -> None:
