@@ -111,7 +111,7 @@ def transcribe(stage_input: StageInput) -> StageOutput:
             raise StageError("transcribe", f"integrity gate failed after repair: {gate.report.reason()}")
         transcript, glossary = apply_glossary(transcript, Glossary.model_validate(
             stage_input.template.get("glossary") or {}))
-        _write_text(files.transcript, transcript.model_dump_json(indent=2))
+        disk.write_text_atomic(files.transcript, transcript.model_dump_json(indent=2))
     return StageOutput({
         "integrity": gate.metadata(), "coverage_pct": round(gate.report.coverage_pct, 2),
         "dropped_cues": len(gate.report.dropped), "repaired_spans": len(gate.repaired),
@@ -137,7 +137,7 @@ def topics(stage_input: StageInput) -> StageOutput:
         changes = screen_slide_changes(stage_input)
         extracted = extractor.extract(transcript, slides=changes)
         extracted = keep_slides(extracted, changes, trimmed_media(stage_input), files.root / "slides")
-        _write_text(files.topics, extracted.model_dump_json(indent=2))
+        disk.write_text_atomic(files.topics, extracted.model_dump_json(indent=2))
     return StageOutput({
         **file_metadata(files.topics), "chapters": len(extracted.chapters), "slide_changes": len(changes),
         "thumbnail": extracted.thumbnail or "",
@@ -159,10 +159,9 @@ def subtitles(stage_input: StageInput) -> StageOutput:
 def _integrity_gate(heard: Transcript, media: Path, transcriber: Transcriber, work_dir: Path,
                     speech_file: Path) -> GateResult:
     """VAD on the file the transcriber heard (the trimmed timeline), stored, then the gate with its repair."""
-    from leap_core.media.probe import probe  # deferred with PyAV and the VAD model
-    from leap_core.media.speech import detect_speech
+    from leap_core.media.speech import detect_speech  # deferred with PyAV and the VAD model
 
-    speech = detect_speech(media, probe(media).duration_s).spans
+    speech = detect_speech(media, heard.duration).spans
     write_speech(speech_file, speech)
     return apply_gate(heard, speech, media=media, transcriber=transcriber, work_dir=work_dir)
 
@@ -176,17 +175,6 @@ def trimmed_media(stage_input: StageInput) -> Path:
     if not candidates:
         raise StageError("transcribe", "the trimmed recording is missing; retry from the trim stage")
     return candidates[0]
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Whole or not at all: a failed write (a full disk) removes its temporary file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_json(path: Path) -> dict[str, object]:

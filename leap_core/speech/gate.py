@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from leap_core.disk import write_text_atomic
 from leap_core.speech.integrity import IntegrityReport, Span, check, why_dropped
 from leap_core.speech.subtitles import Cue
 from leap_core.speech.transcript import Segment, Transcript
@@ -106,7 +107,8 @@ def apply_gate(transcript: Transcript, speech: Sequence[Span], *, media: Path | 
 
 
 def write_speech(path: Path, speech: Sequence[Span]) -> None:
-    path.write_text(json.dumps({"timeline": "trimmed", "spans": [[round(s, 3), round(e, 3)] for s, e in speech]}))
+    spans = [[round(s, 3), round(e, 3)] for s, e in speech]
+    write_text_atomic(path, json.dumps({"timeline": "trimmed", "spans": spans}))
 
 
 def read_speech(path: Path) -> list[Span]:
