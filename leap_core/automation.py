@@ -332,9 +332,10 @@ class ScheduleSpec:
                 "leap/automation_job_name": self.job_name}
 
 
-def schedule_name(user_slug: str, job_name: str) -> str:
-    """`<user slug>__<job slug>` in the characters Dagster allows in a name (letters, digits, `_`)."""
-    return f"{naming.slugify(user_slug, 'user')}__{naming.slugify(job_name, 'job')}".replace("-", "_")
+def schedule_name(user_part: str, job_name: str) -> str:
+    """`<user slug>__<job slug>` in the characters Dagster allows in a name (letters, digits, `_`);
+    `user_part` is the user's slug already slugified (one user's jobs share it)."""
+    return f"{user_part}__{naming.slugify(job_name, 'job')}".replace("-", "_")
 
 
 def describe(schedule: Schedule) -> str:
@@ -354,33 +355,39 @@ def describe(schedule: Schedule) -> str:
 def schedule_specs(session: Session) -> tuple[list[ScheduleSpec], list[str]]:
     """Every enabled job as a schedule spec, plus one line per job left out (a stored schedule that no
     longer parses must cost that job its schedule, not the whole code location its load)."""
+    # Plain columns, not `AutomationJob` entities: at 1,000 jobs building the ORM objects cost more than
+    # the query itself (bench/README.md, "specs (query + ORM + names)").
     rows = session.execute(
-        select(AutomationJob, User.slug, Template.name)
+        select(AutomationJob.id, AutomationJob.name, AutomationJob.user_id, AutomationJob.schedule, User.slug,
+               Template.name)
         .join(User, User.id == AutomationJob.user_id).join(Template, Template.id == AutomationJob.template_id)
         .where(AutomationJob.enabled.is_(True)).order_by(User.slug, AutomationJob.name)).all()
     specs: list[ScheduleSpec] = []
     skipped: list[str] = []
     taken: set[str] = set()
     parsed_by_config: dict[str, Schedule | ValidationError] = {}  # jobs share schedules; croniter is slow
-    for job, user_slug, template_name in rows:
-        key = json.dumps(job.schedule, sort_keys=True, default=str)
+    slugs: dict[str, str] = {}  # one user's jobs share its slug's part of the name
+    for job_id, job_name, user_id, stored, user_slug, template_name in rows:
+        key = json.dumps(stored, sort_keys=True, default=str)
         if key not in parsed_by_config:
             try:
-                parsed_by_config[key] = Schedule.parse(job.schedule)
+                parsed_by_config[key] = Schedule.parse(stored)
             except ValidationError as exc:
                 parsed_by_config[key] = exc
         parsed = parsed_by_config[key]
         if isinstance(parsed, ValidationError):
-            skipped.append(f"{user_slug}/{job.name}: {parsed}")
+            skipped.append(f"{user_slug}/{job_name}: {parsed}")
             continue
-        name = schedule_name(user_slug, job.name)
+        if user_slug not in slugs:
+            slugs[user_slug] = naming.slugify(user_slug, "user")
+        name = schedule_name(slugs[user_slug], job_name)
         if name in taken:  # two names that slug alike ("Mornings", "mornings!")
-            name = f"{name}_{job.id[-6:].lower()}"
+            name = f"{name}_{job_id[-6:].lower()}"
         taken.add(name)
         specs.append(ScheduleSpec(
-            name=name, job_id=job.id, job_name=job.name, user_id=job.user_id, user_slug=user_slug, cron=parsed.cron,
+            name=name, job_id=job_id, job_name=job_name, user_id=user_id, user_slug=user_slug, cron=parsed.cron,
             timezone=parsed.timezone.key,
-            description=f"{user_slug}'s job {job.name!r}: template {template_name!r}, {describe(parsed)}",
+            description=f"{user_slug}'s job {job_name!r}: template {template_name!r}, {describe(parsed)}",
         ))
     return specs, skipped
 
