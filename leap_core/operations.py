@@ -59,7 +59,7 @@ def _bulk_transition(
         raise ConcurrentModificationError("some recordings changed while this ran; nothing was changed")
 
 
-def _request_runs(session: Session, rows: Sequence[Recording], stage: str, reason: str, actor: Actor) -> None:
+def request_runs(session: Session, rows: Sequence[Recording], stage: str, reason: str, actor: Actor) -> None:
     if rows:
         now = utcnow()
         session.execute(insert(RunRequest), [
@@ -90,7 +90,7 @@ def process(session: Session, actor: Actor, rows: Sequence[Recording], dry_run: 
             eligible.append(row)
     report.done = [r.id for r in eligible]
     if not dry_run:
-        _request_runs(session, eligible, DOWNLOAD.name, "process", actor)
+        request_runs(session, eligible, DOWNLOAD.name, "process", actor)
         audit.record_many(session, actor, report.action, "recording", [(r.id, r.user_id, {}) for r in eligible])
     return report
 

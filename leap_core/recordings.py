@@ -233,6 +233,8 @@ def reset(session: Session, actor: Actor, recording: Recording, in_flight: bool)
     recording.failed_at_stage = None
     recording.error_message = None
     recording.skip_reason = None
+    recording.review_reason = None
+    recording.review_held_at = None
     recording.updated_at = utcnow()
     flush_versioned(session, recording.id)
     audit.record(

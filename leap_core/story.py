@@ -59,6 +59,8 @@ class Story:
     reason: str | None = None
     retry_count: int = 0
     targets: list[TargetLine] = field(default_factory=list)
+    review_reason: str | None = None
+    """Why the recording waits for its owner's review before publishing (leap_core.review)."""
 
     @property
     def headline(self) -> str:
@@ -67,6 +69,8 @@ class Story:
             return f"SKIPPED: {self.reason}"
         if self.state == RecordingStatus.FAILED:
             return f"FAILED at {self.failed_stage or 'an unknown stage'}: {self.reason or 'no reason recorded'}"
+        if self.review_reason:
+            return f"{self.state}, held for review: {self.review_reason}"
         return self.state
 
     def metadata(self) -> dict[str, Any]:
@@ -77,6 +81,7 @@ class Story:
             "leap/recording": self.recording_id,
             **({"leap/failed_stage": self.failed_stage} if self.failed_stage else {}),
             **({"leap/reason": self.reason} if self.reason else {}),
+            **({"leap/review": self.review_reason} if self.review_reason else {}),
             **{f"leap/url/{platform}": url for platform, url in published.items()},
             "leap/story_md": self.markdown(),
         }
@@ -89,6 +94,8 @@ class Story:
         if self.reason:
             label = "why skipped" if self.state == RecordingStatus.SKIPPED else "why"
             lines.append(f"| {label} | {_md(self.reason)} |")
+        if self.review_reason:
+            lines.append(f"| held for review | {_md(self.review_reason)} |")
         if self.retry_count:
             lines.append(f"| retries | {self.retry_count} |")
         lines.append(f"| recording | `{self.recording_id}` |")
@@ -131,7 +138,7 @@ def tell(session: Session, recording_id: str) -> Story:
         recording_id=recording.id, partition_key=recording.partition_key, title=recording.title,
         source_name=recording.source_name, state=recording.status.value,
         failed_stage=recording.failed_at_stage if failed else None, reason=reason,
-        retry_count=recording.retry_count,
+        retry_count=recording.retry_count, review_reason=recording.review_reason,
         targets=[TargetLine(t.platform, t.status.value, t.url,
                             in_users_words(t.error_message, recording.source_name) if t.error_message else None)
                  for t in targets],

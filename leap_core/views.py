@@ -19,7 +19,7 @@ def recording(r: Recording, targets: list[OutputTarget] | None = None) -> dict[s
         "error": in_users_words(r.error_message, r.source_name) if r.error_message else None,
         "skip_reason": r.skip_reason, "duration_s": r.duration_s, "recorded_at": r.recorded_at,
         "created_at": r.created_at, "source_name": r.source_name, "template_id": r.template_id,
-        "archived_at": r.archived_at,
+        "archived_at": r.archived_at, "review_reason": r.review_reason, "review_held_at": r.review_held_at,
     }
     if targets is not None:
         view["targets"] = [

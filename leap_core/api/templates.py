@@ -18,6 +18,7 @@ from leap_core.db.models import Source, Template
 from leap_core.db.session import Database
 from leap_core.errors import ValidationError
 from leap_core.naming import checked_name
+from leap_core.review import validate_review
 from leap_core.speech.glossary import validate_glossary
 from leap_core.speech.languages import spoken_language
 from leap_core.stages import PLATFORMS
@@ -26,12 +27,12 @@ if TYPE_CHECKING:
     from leap_core.api.users import UserAPI
 
 EDITABLE = ("priority", "process_on_arrival", "exclude_blank", "rules", "trim", "targets", "presets", "language",
-            "retention", "glossary")
+            "retention", "glossary", "review")
 
 
 def template_view(t: Template) -> dict[str, Any]:
     return {**views.template(t), "exclude_blank": t.exclude_blank, "presets": t.presets, "language": t.language,
-            "glossary": t.glossary or {}}
+            "glossary": t.glossary or {}, "review": t.review or {}}
 
 
 def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,6 +53,8 @@ def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
         clean["retention"] = retention.validate_policy(clean["retention"] or {})
     if "glossary" in clean:
         clean["glossary"] = validate_glossary(clean["glossary"] or {})
+    if "review" in clean:
+        clean["review"] = validate_review(clean["review"] or {})
     return clean
 
 
@@ -68,13 +71,14 @@ class TemplatesAPI:
         rules: dict[str, Any] | None = None, trim: dict[str, Any] | None = None,
         presets: dict[str, Any] | None = None, exclude_blank: bool = True, language: str | None = None,
         retention: dict[str, Any] | None = None, glossary: dict[str, Any] | None = None,
+        review: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Save a template, then rematch the recordings not processed yet (a new template may claim them)."""
         name = checked_name(name, "template")
         fields = _checked({"targets": targets, "process_on_arrival": process_on_arrival, "priority": priority,
                            "rules": rules or {}, "trim": trim or {}, "presets": presets or {},
                            "exclude_blank": exclude_blank, "language": language, "retention": retention or {},
-                           "glossary": glossary or {}})
+                           "glossary": glossary or {}, "review": review or {}})
         try:
             with self.user.leap.db.session() as session:
                 template = Template(user_id=self.user.user_id, name=name, **fields)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from leap_core import accounting, audit, operations, recordings, retention, views
+from leap_core import accounting, audit, operations, recordings, retention, review, views
 from leap_core.api import self_service
 from leap_core.api.audited import audited_refusals
 from leap_core.api.automation import AutomationAPI
@@ -26,8 +26,11 @@ from leap_core.errors import ValidationError
 from leap_core.publishing import maintenance
 from leap_core.quotas import effective_quotas_for
 from leap_core.search import query as search_query
+from leap_core.speech.corrections import read_corrections
+from leap_core.speech.transcript import Transcript
 from leap_core.states import IN_FLIGHT, RecordingStatus
 from leap_core.stats import UserStats
+from leap_core.storage import RecordingFiles, recording_files
 
 if TYPE_CHECKING:
     from leap_core.api.leap import Leap
@@ -162,6 +165,38 @@ class UserAPI:
             retention.ensure_not_archived(row)
         return [outcome for row in rows
                 for outcome in maintenance.republish(self.leap.db, self.leap.settings, self.actor, row.id)]
+
+    def review(self, recording_id: str) -> dict[str, Any]:
+        """The review hold of one recording: held or not, why, and the cues its owner should read."""
+        with self.leap.db.session() as session:
+            (row,) = recordings.load_owned(session, self.user_id, [recording_id])
+            template = session.get(Template, row.template_id) if row.template_id else None
+            policy = review.ReviewPolicy.model_validate((template.review if template else None) or {})
+            path = self._files(row).transcript
+            transcript = Transcript.model_validate_json(path.read_text(encoding="utf-8")) if path.exists() else None
+            return review.review_view(row, transcript, policy)
+
+    def approve(self, recording_ids: list[str], dry_run: bool = False) -> dict[str, Any]:
+        """Release held recordings: each gets a run that publishes it to its template's targets."""
+        with self.leap.db.session() as session:
+            rows = recordings.load_owned(session, self.user_id, recording_ids)
+            return review.approve(session, self.actor, rows, dry_run).as_dict()
+
+    def edit(self, recording_id: str, data: bytes, file_name: str) -> dict[str, Any]:
+        """Replace the transcript with a corrected SRT, WebVTT or JSON file; chapters and subtitles are
+        rebuilt from it by a run, the search index with them (a held recording stays held until approved)."""
+        with self.leap.db.session() as session:
+            (row,) = recordings.load_owned(session, self.user_id, [recording_id])
+            review.ensure_editable(session, row)
+            files = self._files(row)
+            if not files.transcript.exists():
+                raise ValidationError(f"recording {row.id} has no transcript to edit")
+            duration = Transcript.model_validate_json(files.transcript.read_text(encoding="utf-8")).duration
+            segments = read_corrections(data, file_name, duration)
+            return review.edit(session, self.actor, row, files, segments, file_name)
+
+    def _files(self, row: Recording) -> RecordingFiles:
+        return recording_files(self.leap.settings.resolved_storage_dir, self.user.slug, row.id, row.extension)
 
     def delete(
         self, recording_id: str, dry_run: bool = False, unpublish: bool = False, force: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -138,6 +139,41 @@ def delete(
 def republish(recording_ids: list[str], as_json: bool = JsonOption) -> None:
     """Update published videos' metadata and captions (after a reprocess); never uploads a second copy."""
     emit(context.me().republish(recording_ids), as_json, ["recording_id", "platform", "video_id", "result", "error"])
+
+
+@recordings_app.command("review")
+def review(recording_id: str, as_json: bool = JsonOption) -> None:
+    """Whether the recording is held for review, why, and the cues to read (unsure or re-transcribed)."""
+    found = context.me().review(recording_id)
+    if as_json:
+        emit(found, True)
+        return
+    held = f"held for review: {found['reason']}" if found["held"] else "not held"
+    typer.echo(f"{found['recording_id']} {found['status']}, {held}{' (edited)' if found['edited'] else ''}")
+    emit(found["cues"], False, ["start", "end", "confidence", "why", "text"])
+
+
+@recordings_app.command("approve")
+def approve(recording_ids: list[str], dry_run: bool = DryRunOption, as_json: bool = JsonOption) -> None:
+    """Publish recordings held for review (each gets a run to its template's targets)."""
+    report = context.me().approve(recording_ids, dry_run)
+    _report(report, as_json)
+    if report["refused"]:
+        raise typer.Exit(1)
+
+
+@recordings_app.command("edit")
+def edit(
+    recording_id: str,
+    corrected: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                     help="The corrected transcript: .srt, .vtt or .json (segments)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Replace the transcript with a corrected file; chapters and subtitles are rebuilt from it by a run.
+
+    A held recording stays held until `approve`; a published one gets its captions and chapters refreshed.
+    """
+    emit(context.me().edit(recording_id, corrected.read_bytes(), corrected.name), as_json)
 
 
 @recordings_app.command("reset")

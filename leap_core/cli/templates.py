@@ -35,6 +35,12 @@ def _json_object(path: Path | None, shape: str = "{...}") -> dict[str, Any] | No
     return data
 
 
+ReviewOption = typer.Option(None, "--review", help="Hold recordings for your review before publishing: off, "
+                                                   "flagged (unsure cues or an integrity repair) or always.")
+ReviewConfidenceOption = typer.Option(None, help="--review flagged: a cue below this confidence (0-1) is unsure.")
+ReviewLowCuesOption = typer.Option(None, help="--review flagged: unsure cues allowed before holding.")
+
+
 @app.command("add")
 def add(
     name: str,
@@ -56,6 +62,8 @@ def add(
     retention_days: int | None = typer.Option(None, help="Archive published recordings after this many days."),
     delete_zoom_copy: bool = typer.Option(False, "--delete-zoom-copy",
                                           help="Move the Zoom cloud recording to Zoom's trash once downloaded."),
+    review: str | None = ReviewOption, review_min_confidence: float | None = ReviewConfidenceOption,
+    review_max_low_cues: int | None = ReviewLowCuesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Save a template; recordings not processed yet are rematched against all your templates."""
@@ -65,8 +73,16 @@ def add(
     emit(context.me().templates_api.add(
         name, targets=target, process_on_arrival=process_on_arrival, priority=priority,
         rules={k: v for k, v in rules.items() if v not in (None, [])}, presets=_presets(presets),
-        exclude_blank=exclude_blank, language=language, retention=_retention(retention_days, delete_zoom_copy)),
+        exclude_blank=exclude_blank, language=language, retention=_retention(retention_days, delete_zoom_copy),
+        review=_review(review, review_min_confidence, review_max_low_cues)),
         as_json, COLUMNS)
+
+
+def _review(mode: str | None, min_confidence: float | None, max_low_cues: int | None) -> dict[str, Any] | None:
+    """The review settings given on the command line (the others keep their defaults), or None for none."""
+    given = {"mode": mode, "min_confidence": min_confidence, "max_low_cues": max_low_cues}
+    chosen = {key: value for key, value in given.items() if value is not None}
+    return chosen or None
 
 
 def _retention(days: int | None, delete_zoom_copy: bool) -> dict[str, object]:
@@ -104,6 +120,8 @@ def update(
     retention: Path | None = typer.Option(None, help="JSON file replacing the retention policy."),
     glossary: Path | None = typer.Option(None, help="Course glossary: JSON {terms: [...]} or one term a line, "
                                                     "'Term | sounds like | ...'; an empty file clears it."),
+    review: str | None = ReviewOption, review_min_confidence: float | None = ReviewConfidenceOption,
+    review_max_low_cues: int | None = ReviewLowCuesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Change only the given fields; recordings not processed yet are rematched against all your templates."""
@@ -112,6 +130,7 @@ def update(
         "exclude_blank": exclude_blank, "language": language,
         "rules": _json_object(rules), "presets": _json_object(presets), "trim": _json_object(trim),
         "retention": _json_object(retention), "glossary": _glossary(glossary),
+        "review": _review(review, review_min_confidence, review_max_low_cues),
     }
     given = {key: value for key, value in changes.items() if value is not None}
     if not given:

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     CREDENTIAL_UNHEALTHY = "credential.unhealthy"
     RECORDING_PUBLISHED = "recording.published"
     RECORDING_SKIPPED = "recording.skipped"
+    RECORDING_REVIEW = "recording.review"
     STORAGE_OVERAGE = "storage.overage"
     SUMMARY = "summary"
 

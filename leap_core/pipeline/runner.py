@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leap_core import accounting, attempts, audit, recordings
+from leap_core import accounting, attempts, audit, recordings, review
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import ProcessingStage, Recording, Template, User
@@ -58,6 +58,8 @@ class StageOutput:
     skip_detail: str | None = None
     """Why, in a sentence (`skip_reason` is the short word the recording row keeps, e.g. "blank")."""
     duration_s: float | None = None
+    hold_reason: str | None = None
+    """Set by the last stage before publishing when the template's review policy holds the recording."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def template_snapshot(template: Template | None) -> dict[str, Any]:
         "language": template.language,
         "retention": dict(template.retention or {}),
         "glossary": dict(template.glossary or {}),
+        "review": dict(template.review or {}),
     }
 
 
@@ -189,6 +192,8 @@ class StageRunner:
             row.status = "completed"
             if stage.done is not None:
                 recordings.transition(session, recording, stage.done)
+            if output.hold_reason is not None:
+                review.hold(session, recording, output.hold_reason, actor)
             return "completed"
 
     def _account(self, session: Session, recording: Recording, stage: Stage) -> None:

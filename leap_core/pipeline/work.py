@@ -18,6 +18,7 @@ from leap_core import disk
 from leap_core.config import Settings
 from leap_core.errors import StageError
 from leap_core.pipeline.runner import StageInput, StageOutput, file_metadata
+from leap_core.review import ReviewPolicy, hold_reason
 from leap_core.sources.base import SourceClient, SourceFile
 from leap_core.speech.gate import GateResult, apply_gate, write_speech
 from leap_core.speech.glossary import Glossary
@@ -111,6 +112,7 @@ def transcribe(stage_input: StageInput) -> StageOutput:
             raise StageError("transcribe", f"integrity gate failed after repair: {gate.report.reason()}")
         transcript, glossary = apply_glossary(transcript, Glossary.model_validate(
             stage_input.template.get("glossary") or {}))
+        transcript = transcript.model_copy(update={"repaired": gate.repaired})
         disk.write_text_atomic(files.transcript, transcript.model_dump_json(indent=2))
     return StageOutput({
         "integrity": gate.metadata(), "coverage_pct": round(gate.report.coverage_pct, 2),
@@ -153,7 +155,10 @@ def subtitles(stage_input: StageInput) -> StageOutput:
     with disk.writing("subtitles", files.root, 2 * files.transcript.stat().st_size, stage_input.settings, STORAGE):
         write_srt(cues, files.srt)
         write_vtt(cues, files.vtt)
-    return StageOutput({"srt": str(files.srt), "vtt": str(files.vtt), "cues": len(cues)})
+    policy = ReviewPolicy.model_validate(stage_input.template.get("review") or {})
+    held = hold_reason(transcript, policy)
+    return StageOutput({"srt": str(files.srt), "vtt": str(files.vtt), "cues": len(cues),
+                        "review": held or ("off" if policy.mode == "off" else "passed")}, hold_reason=held)
 
 
 def _integrity_gate(heard: Transcript, media: Path, transcriber: Transcriber, work_dir: Path,

@@ -47,7 +47,7 @@ class Published:
 
 @dataclass(frozen=True)
 class TargetOutcome:
-    status: Literal["uploaded", "reused", "refreshed", "not_requested", "skipped"]
+    status: Literal["uploaded", "reused", "refreshed", "not_requested", "skipped", "held"]
     platform: str
     video_id: str | None
     url: str | None
@@ -119,6 +119,8 @@ class TargetRunner:
             if target.status is TargetStatus.UPLOADED:
                 settle(session, recording, only_uploaded=True)
                 return TargetOutcome("reused", platform, target.video_id, target.url, {}, 0.0)
+            if recording.review_reason is not None:  # waits for its owner's approval (leap_core.review)
+                return TargetOutcome("held", platform, None, None, {"held": recording.review_reason}, 0.0)
             attempts.claim(session, recording, run_id)
             if recording.status is RecordingStatus.TRANSCRIBED:
                 recordings.transition(session, recording, RecordingStatus.UPLOADING)

@@ -8,6 +8,7 @@ transcriber once per recording, so each (model, threads, compute type) is loaded
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -137,5 +138,6 @@ class LocalWhisperTranscriber:
             start, end = place(job, seg.start, seg.end)
             words = [Word(start=ws, end=we, text=w.word.strip())
                      for w in seg.words or [] for ws, we in [place(job, w.start, w.end)] if w.word.strip()]
-            segments.append(Segment(start=start, end=end, text=seg.text.strip(), words=words))
+            segments.append(Segment(start=start, end=end, text=seg.text.strip(), words=words,
+                                    confidence=round(math.exp(seg.avg_logprob), 3)))
         return ChunkResult(language=info.language, segments=segments)

@@ -11,6 +11,7 @@ gpt-4o transcribe models return plain text, which becomes one segment per chunk.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,5 +121,6 @@ class OpenAITranscriber:
             start, end = place(job, seg.start, seg.end)
             inside = [Word(start=ws, end=we, text=text) for s, e, text in words
                       if seg.start <= (s + e) / 2 <= seg.end for ws, we in [place(job, s, e)]]
-            segments.append(Segment(start=start, end=end, text=seg.text.strip(), words=inside))
+            segments.append(Segment(start=start, end=end, text=seg.text.strip(), words=inside,
+                                    confidence=round(math.exp(seg.avg_logprob), 3)))
         return ChunkResult(language=language_code(response.language), segments=segments)

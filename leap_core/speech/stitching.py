@@ -24,7 +24,7 @@ def _monotonic(segments: list[Segment]) -> list[Segment]:
         for word in segment.words:
             w_start = min(max(word.start, start), end)
             words.append(Word(start=w_start, end=min(max(word.end, w_start), end), text=word.text))
-        out.append(Segment(start=start, end=end, text=segment.text, words=words))
+        out.append(segment.model_copy(update={"start": start, "end": end, "words": words}))
         floor = end
     return out
 

@@ -20,6 +20,9 @@ class Segment(BaseModel):
     end: float
     text: str
     words: list[Word] = Field(default_factory=list)
+    confidence: float | None = None
+    """The decoder's probability of the segment's text, 0 to 1 (exp of Whisper's average log-probability);
+    None where the backend does not say or a person wrote the text. The review hold reads it (ADR 0042)."""
 
 
 class Transcript(BaseModel):
@@ -30,6 +33,10 @@ class Transcript(BaseModel):
     backend: str
     model: str
     segments: list[Segment] = Field(default_factory=list)
+    repaired: list[tuple[float, float]] = Field(default_factory=list)
+    """Speech spans the integrity gate found uncovered and re-transcribed on their own (ADR 0038)."""
+    edited: bool = False
+    """The segments are its owner's corrected file (`leap recordings edit`), not the decoder's."""
 
     @property
     def text(self) -> str:

@@ -115,9 +115,11 @@ def target_results(
 ) -> Iterator[MaterializeResult]:
     recording_id = leap.pipeline().recording_id_for(context.partition_key)
     story = _story(leap, recording_id)
-    if outcome.status in ("skipped", "not_requested"):
+    if outcome.status in ("skipped", "not_requested", "held"):
+        if outcome.status == "held":
+            context.log.info(f"{outcome.platform}: held for review: {outcome.metadata['held']}")
         if story is not None:
-            (observe_stop if outcome.status == "skipped" else observe_not_requested)(context, story)
+            (observe_not_requested if outcome.status == "not_requested" else observe_stop)(context, story)
         return
     yield MaterializeResult(metadata={
         **as_metadata({**outcome.metadata, "status": outcome.status, "video_id": outcome.video_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,16 @@ class Victim(dict[str, str]):
         return value
 
 
+CORRECTED_SRT = b"1\n00:00:00,000 --> 00:00:02,000\nstolen words\n"
+
+
+def _corrected_file() -> Path:
+    """A corrected transcript on disk for `leap recordings edit` (B's own file, A's recording id)."""
+    path = Path(tempfile.gettempdir()) / "leap-isolation-corrected.srt"
+    path.write_bytes(CORRECTED_SRT)
+    return path
+
+
 # user-scoped API: "Class.method" -> how B calls it with A's ids ----------------------------------------------
 API_CALLS: dict[str, Call] = {
     "UserAPI.add_local_source": lambda b, a: b.add_local_source("stolen", Path(a["inbox"])),
@@ -60,6 +71,9 @@ API_CALLS: dict[str, Call] = {
     "UserAPI.recording": lambda b, a: b.recording(a["recording"]),
     "UserAPI.republish": lambda b, a: b.republish([a["recording"]]),
     "UserAPI.reset": lambda b, a: b.reset(a["failed"]),
+    "UserAPI.review": lambda b, a: b.review(a["recording"]),
+    "UserAPI.approve": lambda b, a: b.approve([a["recording"]]),
+    "UserAPI.edit": lambda b, a: b.edit(a["recording"], CORRECTED_SRT, "fixed.srt"),
     "UserAPI.restore": lambda b, a: b.restore([a["recording"]]),
     "UserAPI.retry": lambda b, a: b.retry([a["failed"]]),
     "UserAPI.select": lambda b, a: b.select(source=a["source"], template=a["template"]),
@@ -138,6 +152,9 @@ CLI_CALLS: dict[str, Callable[[Victim], list[str]]] = {
     "recordings delete": lambda a: [a["recording"]],
     "recordings republish": lambda a: [a["recording"]],
     "recordings reset": lambda a: [a["failed"]],
+    "recordings review": lambda a: [a["recording"]],
+    "recordings approve": lambda a: [a["recording"]],
+    "recordings edit": lambda a: [a["recording"], str(_corrected_file())],
     "recordings archive": lambda a: [a["recording"]],
     "recordings restore": lambda a: [a["recording"]],
     "tasks show": lambda a: [a["task"]],

@@ -80,6 +80,10 @@ class Recording(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Set while the recording is archived by retention: files and partition gone, outputs in RecordingArchive."""
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    """Set while the recording waits in TRANSCRIBED for its owner's review (ADR 0042): why it is held.
+    Publishing skips a held recording; `approve` clears it and requests the publish."""
+    review_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempt_owner: Mapped[str | None] = mapped_column(String(64))
     """The run that owns the current attempt, `queued` while a retry waits for its run, None before either
     (`leap_core.attempts`): only the owner's events move the recording."""

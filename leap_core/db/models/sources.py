@@ -50,5 +50,8 @@ class Template(Base):
     """`days` after publishing until the recording is archived; `delete_source_after_download` (Zoom)."""
     glossary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
     """`terms` (name, optional `sounds_like`): spellings restored after decoding (leap_core.speech.glossary)."""
+    review: Mapped[dict[str, Any]] = mapped_column(JSONType, default=json_default)
+    """The review hold before publishing (`mode` off|flagged|always, `min_confidence`, `max_low_cues`,
+    `on_repair`; leap_core.review); {} is off."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
