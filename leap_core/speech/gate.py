@@ -24,6 +24,8 @@ MIN_GAP_S = 1.0
 """Uncovered speech shorter than this is a pause inside a cue's margin, not lost text."""
 PAD_S = 0.25
 """Audio kept either side of a re-transcribed gap, so its first and last words are not clipped."""
+MERGE_WITHIN_S = 30.0
+"""Uncovered speech this close, with no segment between, is re-transcribed as one clip (one Whisper window)."""
 
 
 class SpanTranscriber(Protocol):
@@ -45,21 +47,46 @@ def segment_cue(segment: Segment) -> Cue:
     return Cue(segment.start, segment.end, (segment.text.strip(),))
 
 
-def uncovered(segments: Sequence[Segment], speech: Sequence[Span], min_gap: float = MIN_GAP_S) -> list[Span]:
-    """Speech spans (or their parts) no segment covers, at least `min_gap` long."""
+def _uncovered_pieces(segments: Sequence[Segment], speech: Sequence[Span]) -> list[Span]:
+    """Every part of the speech spans no segment covers, however short."""
     covered = sorted((s.start, s.end) for s in segments)
-    gaps: list[Span] = []
+    pieces: list[Span] = []
     for start, end in speech:
         at = start
         for s, e in covered:
             if e <= at or s >= end:
                 continue
-            if s - at >= min_gap:
-                gaps.append((at, s))
+            if s > at:
+                pieces.append((at, s))
             at = max(at, e)
-        if end - at >= min_gap:
-            gaps.append((at, end))
-    return gaps
+        if end > at:
+            pieces.append((at, end))
+    return pieces
+
+
+def uncovered(segments: Sequence[Segment], speech: Sequence[Span], min_gap: float = MIN_GAP_S) -> list[Span]:
+    """Uncovered speech to re-transcribe: pieces no segment separates (and under MERGE_WITHIN_S apart) are one
+    gap, kept when it holds at least `min_gap` of speech.
+
+    A decoder that stops early leaves every later VAD span uncovered: one gap per span would cost one
+    request per sentence and, where it stopped mid-sentence, leave the sub-second rest of that sentence
+    unrepaired (found by the injected cut-short decode: 97.1 % coverage after repair, a failed stage)."""
+    groups: list[list[Span]] = []
+    for piece in _uncovered_pieces(segments, speech):
+        if groups:
+            last = groups[-1][-1]
+            between = any(s.start < piece[0] and s.end > last[1] for s in segments)
+            if not between and piece[0] - last[1] <= MERGE_WITHIN_S:
+                groups[-1].append(piece)
+                continue
+        groups.append([piece])
+    return [(group[0][0], group[-1][1]) for group in groups if sum(e - s for s, e in group) >= min_gap]
+
+
+def _overlap(segment: Segment, kept: Sequence[Segment]) -> float:
+    """Seconds `segment` shares with kept ones: up to the padding it is the clip's margin, beyond it the same
+    words heard twice."""
+    return sum(max(0.0, min(segment.end, k.end) - max(segment.start, k.start)) for k in kept)
 
 
 def _trusted(segments: Sequence[Segment], speech: Sequence[Span], language: str) -> list[Segment]:
@@ -96,7 +123,7 @@ def apply_gate(transcript: Transcript, speech: Sequence[Span], *, media: Path | 
         for index, gap in enumerate(uncovered(kept, spans)):
             found = _trusted(_retranscribe(media, gap, transcript.duration, transcriber, work_dir, index),
                              spans, transcript.language)
-            found = [s for s in found if not any(k.start < s.end and s.start < k.end for k in kept)]
+            found = [s for s in found if _overlap(s, kept) <= 2 * PAD_S]
             if found:
                 kept.extend(found)
                 repaired.append(gap)
