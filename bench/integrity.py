@@ -8,7 +8,9 @@ music or loud drifting noise, then the second half. Per case, in one process wit
 - reference (no gate): LEAP's local backend alone (`LocalWhisperTranscriber`, tiny.en, as the stage builds
   it), in a fresh work folder: what the transcript would be without the gate;
 - LEAP: the real `transcribe` stage (`leap_core.pipeline.work.transcribe`) on the same file as its trimmed
-  input, in another fresh folder: decode, VAD, gate, repair, glossary, write.
+  input, in another fresh folder: decode, VAD, gate, repair, glossary, write;
+- cut / repaired: the reference decode cut off halfway through the second part (an injected decoder that
+  stops early), then the gate with the same real model repairing it from the stage's VAD spans.
 
 Reported per row: cues (the subtitle cues students see) with their middle inside the generated
 non-speech (goal 0), the share of the VAD's speech seconds that cues cover (goal >= 98 %), VAD speech
@@ -34,15 +36,15 @@ from leap_core.config import Settings  # noqa: E402
 from leap_core.errors import StageError  # noqa: E402
 from leap_core.pipeline import work  # noqa: E402
 from leap_core.speech.accuracy import word_error_rate  # noqa: E402
-from leap_core.speech.gate import read_speech, segment_cue  # noqa: E402
+from leap_core.speech.gate import apply_gate, at_pauses, read_speech, segment_cue  # noqa: E402
 from leap_core.speech.integrity import covered, overlap  # noqa: E402
 from leap_core.speech.transcribers import make_transcriber  # noqa: E402
 from leap_core.speech.transcript import Transcript  # noqa: E402
 from tests.fixtures.nonspeech import BreakLecture, BreakSpec, cues_inside, make_break_lecture, stage_input  # noqa: E402
 from tests.fixtures.voices import JUDGING_TEXT, NATURAL_JUDGING, flite_available  # noqa: E402
 
-CASES: tuple[tuple[Literal["silence", "room"], Literal["music", "noise"]], ...] = (
-    ("silence", "music"), ("room", "music"), ("room", "noise"), ("silence", "noise"),
+CASES: tuple[tuple[Literal["silence", "room"], Literal["music", "song", "noise"]], ...] = (
+    ("silence", "music"), ("room", "music"), ("room", "song"), ("room", "noise"), ("silence", "noise"),
 )
 
 
@@ -61,6 +63,14 @@ def row(name: str, lecture: BreakLecture, transcript: Transcript, speech: list[t
     wer = word_error_rate(lecture.text, transcript.text)
     return (f"{name:>10} {inside:>7} {coverage:>7.1f} {vad_inside:>7.1f} {dropped!s:>7} {repaired!s:>8} "
             f"{wer:>6.1%} {wall:>7.1f} {lecture.duration / wall:>6.1f}x {note}")
+
+
+def cut_short(heard: Transcript, lecture: BreakLecture) -> tuple[Transcript, float]:
+    """The decode as if the decoder had stopped halfway through the second part (HTTP 200, no warning)."""
+    start, end = lecture.speech[1]
+    stop = (start + end) / 2
+    kept = [part for segment in heard.segments for part in at_pauses(segment) if part.end <= stop]
+    return heard.model_copy(update={"segments": kept}), stop
 
 
 def main() -> None:
@@ -107,6 +117,15 @@ def main() -> None:
             gated = Transcript.model_validate_json(staged.files.transcript.read_text())
             print(prefix + row("LEAP", lecture, gated, speech, leap_wall, output.metadata["dropped_cues"],
                                output.metadata["repaired_spans"], note), flush=True)
+            stopped, at = cut_short(heard, lecture)
+            print(prefix + row(f"cut {at:.0f}s", lecture, stopped, speech, reference_wall, "-", "-",
+                               f"{apply_gate(stopped, speech).report.reason()}"), flush=True)
+            started = time.perf_counter()
+            fixed = apply_gate(stopped, speech, media=lecture.path, transcriber=transcriber,
+                               work_dir=scratch / "repair")
+            repair_wall = time.perf_counter() - started
+            print(prefix + row("repaired", lecture, fixed.transcript, speech, repair_wall, len(fixed.report.dropped),
+                               len(fixed.repaired), f"{fixed.report.reason()} (wall: the repair alone)"), flush=True)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

@@ -12,6 +12,7 @@ import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +25,10 @@ MIN_GAP_S = 1.0
 """Uncovered speech shorter than this is a pause inside a cue's margin, not lost text."""
 PAD_S = 0.25
 """Audio kept either side of a re-transcribed gap, so its first and last words are not clipped."""
+SPLIT_AT_S = 2.0
+"""A pause this long between two words of one segment splits it before the rules judge it (`at_pauses`)."""
+SPLIT_EDGE_S = 0.5
+"""Under half of SPLIT_AT_S, so the parts of one segment never overlap."""
 MERGE_WITHIN_S = 30.0
 """Uncovered speech this close, with no segment between, is re-transcribed as one clip (one Whisper window)."""
 
@@ -45,6 +50,24 @@ class GateResult:
 
 def segment_cue(segment: Segment) -> Cue:
     return Cue(segment.start, segment.end, (segment.text.strip(),))
+
+
+def at_pauses(segment: Segment) -> list[Segment]:
+    """The segment split where its words pause SPLIT_AT_S or longer, each part timed by its own words.
+
+    Batched decoding packs the VAD's speech into 30 s windows with the silence cut out, so one segment can
+    run from a sentence before a break to one after it (0.7-126.2 s around a 100 s break with music).
+    Judged whole, such a segment is mostly "non-speech" and real speech was dropped and re-decoded; kept
+    whole, it would count the break as covered and hide text invented inside it. Its words are timed right,
+    to a few hundred ms: each part reaches SPLIT_EDGE_S past its first and last word, as the VAD's span does."""
+    words = segment.words
+    cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= SPLIT_AT_S]
+    if not cuts:
+        return [segment]
+    bounds = [0, *cuts, len(words)]
+    return [Segment(start=max(segment.start, words[a].start - SPLIT_EDGE_S),
+                    end=min(segment.end, words[b - 1].end + SPLIT_EDGE_S),
+                    text=" ".join(w.text for w in words[a:b]), words=words[a:b]) for a, b in pairwise(bounds)]
 
 
 def _uncovered_pieces(segments: Sequence[Segment], speech: Sequence[Span]) -> list[Span]:
@@ -90,7 +113,11 @@ def _overlap(segment: Segment, kept: Sequence[Segment]) -> float:
 
 
 def _trusted(segments: Sequence[Segment], speech: Sequence[Span], language: str) -> list[Segment]:
-    return [s for s in segments if s.text.strip() and why_dropped(segment_cue(s), speech, language) is None]
+    return [s for s in _split(segments) if s.text.strip() and why_dropped(segment_cue(s), speech, language) is None]
+
+
+def _split(segments: Sequence[Segment]) -> list[Segment]:
+    return [part for segment in segments for part in at_pauses(segment)]
 
 
 def _retranscribe(media: Path, gap: Span, duration: float, transcriber: SpanTranscriber,
@@ -116,7 +143,7 @@ def apply_gate(transcript: Transcript, speech: Sequence[Span], *, media: Path | 
                transcriber: SpanTranscriber | None = None, work_dir: Path | None = None) -> GateResult:
     """Drop what the rules distrust, re-transcribe each uncovered speech gap once, merge, and judge the result."""
     spans = sorted((float(s), float(e)) for s, e in speech if e > s)
-    first = check([segment_cue(s) for s in transcript.segments], spans, transcript.language)
+    first = check([segment_cue(s) for s in _split(transcript.segments)], spans, transcript.language)
     kept = _trusted(transcript.segments, spans, transcript.language)
     repaired: list[Span] = []
     if media is not None and transcriber is not None and work_dir is not None:

@@ -75,7 +75,8 @@ def test_a_transcript_cut_short_by_the_decoder_is_detected_and_repaired(
     assert whole.audio_seconds == pytest.approx(spoken.duration, abs=0.2)
     assert output.metadata["repaired_spans"] == 1 and output.metadata["coverage_pct"] >= 98.0
     repaired = output.metadata["integrity"]["repaired"][0]
-    assert repaired[0] == pytest.approx(STOPS_AT_S - 0.2, abs=0.6) and repaired[1] == pytest.approx(spoken.speech_end, abs=0.6)
+    assert repaired[0] == pytest.approx(STOPS_AT_S - 0.2, abs=0.6)
+    assert repaired[1] == pytest.approx(spoken.speech_end, abs=0.6)
     assert gap.audio_seconds == pytest.approx(repaired[1] - repaired[0] + 0.5, abs=0.2)
     assert _stored(tmp_path).segments[-1].end >= spoken.speech_end - 1.0
 
