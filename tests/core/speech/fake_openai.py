@@ -1,7 +1,9 @@
 """A stand-in for the OpenAI API on 127.0.0.1 that the real `openai` SDK talks to through `base_url`.
 
 It implements the two endpoints LEAP uses, records every request, and can be told to fail: a list of
-status codes to answer before succeeding (`script`), or a status for every call from the Nth on.
+status codes to answer before succeeding (`script`), or a status for every call from the Nth on; or it can
+stop decoding early: the first `stop_calls` transcriptions end at `stop_after_s` of their audio with
+HTTP 200 and no warning (a 1 h 45 min file transcribed to 6 minutes, as users of Whisper services report).
 Transcriptions answer with one segment spanning the uploaded audio (decoded with PyAV, so times are
 the real chunk's), one word per second, and a hallucinated segment the client must drop.
 """
@@ -41,6 +43,8 @@ class FakeOpenAI:
     fail_from: int | None = None
     fail_status: int = 500
     error_message: str = "simulated failure"
+    stop_after_s: float | None = None
+    stop_calls: int = 1
 
     def transcriptions(self) -> list[Request]:
         return [r for r in self.requests if r.path.endswith("/audio/transcriptions")]
@@ -67,14 +71,16 @@ def _seconds(mp3: bytes) -> float:
         return float(samples) / stream.rate
 
 
-def _transcription(seconds: float, index: int) -> dict[str, object]:
+def _transcription(seconds: float, index: int, heard_s: float | None = None) -> dict[str, object]:
+    """One segment and a word a second over the first `heard_s` of the audio (all of it when None)."""
+    heard = seconds if heard_s is None else min(seconds, heard_s)
     text = f"Chunk {index} speaks."
-    words = [{"word": f"w{index}-{i}", "start": i + 0.2, "end": i + 0.9} for i in range(int(seconds - 0.5))]
+    words = [{"word": f"w{index}-{i}", "start": i + 0.2, "end": i + 0.9} for i in range(int(heard - 0.5))]
     segment = {
         "id": 0,
         "seek": 0,
         "start": 0.2,
-        "end": seconds - 0.2,
+        "end": heard - 0.2,
         "text": f" {text}",
         "tokens": [],
         "temperature": 0.0,
@@ -85,8 +91,8 @@ def _transcription(seconds: float, index: int) -> dict[str, object]:
     ghost = {
         **segment,
         "id": 1,
-        "start": seconds - 0.2,
-        "end": seconds,
+        "start": heard - 0.2,
+        "end": heard,
         "text": HALLUCINATION,
         "avg_logprob": -1.4,
         "no_speech_prob": 0.93,
@@ -161,7 +167,9 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if status != 200:
                 self._reply(status, {"error": {"message": state.error_message, "type": "test", "code": None}})
             elif request.audio_seconds is not None:
-                self._reply(200, _transcription(request.audio_seconds, len(state.transcriptions())))
+                index = len(state.transcriptions())
+                stops = state.stop_after_s if index <= state.stop_calls else None
+                self._reply(200, _transcription(request.audio_seconds, index, stops))
             else:
                 self._reply(200, _chat(request.body or {}))
 

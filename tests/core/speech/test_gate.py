@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 from leap_core.media.ffmpeg import ffmpeg_binary
-from leap_core.speech.gate import apply_gate, read_speech, uncovered, write_speech
-from leap_core.speech.transcript import Segment, Transcript
+from leap_core.speech.gate import apply_gate, at_pauses, read_speech, uncovered, write_speech
+from leap_core.speech.transcript import Segment, Transcript, Word
 
 SPEECH = [(0.0, 8.0), (12.0, 20.0)]
 
@@ -71,6 +71,25 @@ def test_segments_over_non_speech_are_dropped_and_not_repaired_into_silence(tmp_
 def test_uncovered_speech_and_the_stored_spans() -> None:
     segments = [Segment(start=0.0, end=3.0, text="a"), Segment(start=3.5, end=8.0, text="b")]
     assert uncovered(segments, SPEECH) == [(12.0, 20.0)]
+
+
+def test_speech_after_a_decoder_stopped_is_one_gap_until_a_segment_separates_it() -> None:
+    speech = [(0.0, 9.0), (10.0, 14.0), (15.0, 20.0), (30.0, 40.0), (100.0, 110.0)]
+    segments = [Segment(start=0.0, end=8.5, text="a"), Segment(start=30.0, end=40.0, text="b")]
+    assert uncovered(segments, speech) == [(8.5, 20.0), (100.0, 110.0)]
+
+
+def test_a_segment_spanning_a_break_is_split_at_its_words_pause() -> None:
+    words = [Word(start=1.0, end=1.5, text="Good"), Word(start=1.5, end=2.0, text="morning."),
+             Word(start=111.6, end=112.0, text="We"), Word(start=112.0, end=112.6, text="keep.")]
+    spanning = Segment(start=0.7, end=112.6, text="Good morning. We keep.", words=words)
+
+    first, second = at_pauses(spanning)
+    gated = apply_gate(_transcript([spanning], 120.0), [(1.0, 2.0), (111.5, 112.6)])
+
+    assert (first.start, first.end, first.text) == (0.7, 2.5, "Good morning.")
+    assert (second.start, second.end, second.text) == (111.1, 112.6, "We keep.")
+    assert not gated.report.dropped and gated.report.passed and len(gated.transcript.segments) == 2
 
 
 def test_speech_spans_round_trip(tmp_path: Path) -> None:
