@@ -1,11 +1,14 @@
-"""Glossary spelling after decoding: `python bench/glossary.py`.
+"""Glossary terms in speech: `python bench/glossary.py`.
 
-Right terms: espeak-ng reads sentences that use each glossary term three times (bench/glossary_speech.py),
-the local backend (tiny.en) transcribes them, and the share of term uses spelled right is counted before
-(the reference, same run) and after `apply_glossary`. The thresholds were chosen on the TUNING voices
-with TUNING_TERMS; the JUDGING rows are other voices reading other terms. Each glossary is given twice:
-names only, and with `sounds_like` respellings written from the names' pronunciation before any
-judging transcript was looked at (JUDGING_SOUNDS).
+Right terms: espeak-ng and Flite voices read sentences that use each glossary term three times
+(bench/glossary_speech.py), the local backend transcribes them with tiny.en and with base, plain and with
+the terms as hotwords, and the share of term uses spelled right is counted as decoded (the reference,
+same run), after `apply_glossary` (LEAP before hints), for the hinted decode unguarded, and for LEAP's
+guarded merge (`merge_hints`, then `apply_glossary`). False terms: the same voices read speech without
+any term (and the judging voices also fresh docstrings); every term in those transcripts is inserted.
+The matcher's thresholds were chosen on the TUNING voices with TUNING_TERMS; the JUDGING rows are other
+voices reading other terms. The glossaries carry `sounds_like` respellings written from the names'
+pronunciation before any judging transcript was looked at (JUDGING_SOUNDS).
 
 False corrections: Python's own reference prose (`pydoc_data.topics` and the standard library's docstrings, no
 glossary term in them) cut into 20-word segments and corrected with all terms of both sets; every rewrite is false.
@@ -17,13 +20,24 @@ import ast
 import re
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.glossary_speech import JUDGING_TERMS, TUNING_TERMS, occurrences, transcript  # noqa: E402
+from bench.glossary_speech import (  # noqa: E402
+    JUDGING_TERMS,
+    TUNING_TERMS,
+    USES,
+    decoded,
+    fresh_free,
+    occurrences,
+    term_free,
+    transcript,
+)
 from leap_core.speech.glossary import Glossary, GlossaryTerm  # noqa: E402
+from leap_core.speech.glossary_hints import hotword_text, merge_hints  # noqa: E402
 from leap_core.speech.glossary_match import apply_glossary  # noqa: E402
 from leap_core.speech.transcript import Segment, Transcript  # noqa: E402
 from tests.fixtures.voices import JUDGING, TUNING, Voice  # noqa: E402
@@ -39,6 +53,8 @@ JUDGING_SOUNDS = {
     "memoization": ["memo ization"], "Prolog": ["pro log"],
 }
 """Respellings from how the names are said, fixed before the judging transcripts were read."""
+READERS = len(TUNING) + len(JUDGING)
+"""Each voice reads its own share of the term-free prose (bench.glossary_speech.term_free)."""
 
 
 def glossary(terms: tuple[str, ...], sounds: dict[str, list[str]] | None = None) -> Glossary:
@@ -49,23 +65,61 @@ def right(text: str, terms: tuple[str, ...], uses: int = 3) -> tuple[int, int]:
     return sum(min(occurrences(text, t), uses) for t in terms), uses * len(terms)
 
 
-def speech_rows(voices: tuple[Voice, ...], terms: tuple[str, ...], sounds: dict[str, list[str]],
-                role: str) -> list[tuple[str, ...]]:
+MODELS = ("tiny.en", "base")
+"""The bundled English model (LEAP's default) and the bundled multilingual one (LEAP's `glossary_model`)."""
+
+
+@dataclass
+class Tally:
+    right: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    total: int = 0
+    inserted: list[int] = field(default_factory=lambda: [0, 0, 0])
+    words: int = 0
+
+    def add_right(self, values: list[int], total: int) -> None:
+        self.right = [a + b for a, b in zip(self.right, values, strict=True)]
+        self.total += total
+
+    def add_inserted(self, values: list[int], words: int) -> None:
+        self.inserted = [a + b for a, b in zip(self.inserted, values, strict=True)]
+        self.words += words
+
+
+def _versions(plain: Transcript, hinted: Transcript, terms: Glossary) -> list[Transcript]:
+    """As decoded; corrected (LEAP before hints); hinted and corrected, unguarded; merged and corrected (LEAP)."""
+    merged, _ = merge_hints(plain, hinted, terms)
+    return [plain, *(apply_glossary(t, terms)[0] for t in (plain, hinted, merged))]
+
+
+def _inserted(text: str, terms: tuple[str, ...]) -> int:
+    return sum(occurrences(text, t) for t in terms)
+
+
+def speech_rows(model: str, voices: tuple[Voice, ...], terms: tuple[str, ...], sounds: dict[str, list[str]],
+                role: str, offset: int, fresh: bool) -> tuple[list[tuple[str, ...]], Tally]:
     rows = []
-    totals = [0, 0, 0, 0]
-    for voice in voices:
-        heard, _ = transcript(voice, terms)
-        before, total = right(heard.text, terms)
-        plain, _ = right(apply_glossary(heard, glossary(terms))[0].text, terms)
-        fixed, report = apply_glossary(heard, glossary(terms, sounds))
-        after, _ = right(fixed.text, terms)
-        for i, v in enumerate((before, plain, after, total)):
-            totals[i] += v
-        rows.append((role, voice.name, f"{before / total:.0%}", f"{plain / total:.0%}", f"{after / total:.0%}",
-                     str(len(report.corrections))))
-    b, p, a, t = totals
-    rows.append((role, "all", f"{b / t:.1%}", f"{p / t:.1%}", f"{a / t:.1%}", ""))
-    return rows
+    tally = Tally()
+    every = glossary(terms, sounds)
+    hint = hotword_text(every)
+    for n, voice in enumerate(voices):
+        plain, _ = transcript(voice, terms, model)
+        hinted, _ = transcript(voice, terms, model, hint)
+        right_counts = [right(t.text, terms)[0] for t in _versions(plain, hinted, every)]
+        total = USES * len(terms)
+        tally.add_right(right_counts, total)
+        free = [term_free(offset + n, READERS)] + ([fresh_free(n, len(voices))] if fresh else [])
+        inserted = [0, 0, 0]
+        for text in free:
+            versions = _versions(decoded(voice, text, model), decoded(voice, text, model, hint), every)
+            inserted = [a + _inserted(t.text, terms) for a, t in zip(inserted, versions[1:], strict=True)]
+        words = sum(len(t.split()) for t in free)
+        tally.add_inserted(inserted, words)
+        rows.append((role, model, voice.name, *(f"{r / total:.0%}" for r in right_counts),
+                     *(str(i) for i in inserted), str(words)))
+    t = tally
+    rows.append((role, model, "**all**", *(f"{r / t.total:.1%}" for r in t.right),
+                 *(f"{i} ({i / t.words * 10_000:.1f})" for i in t.inserted), str(t.words)))
+    return rows, t
 
 
 def _docstrings() -> list[str]:
@@ -92,11 +146,13 @@ def prose() -> Transcript:
 
 
 def main() -> None:
-    print("| set | voice | right, as decoded (reference) | right, names only | right, with sounds_like | rewrites |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for row in (speech_rows(TUNING, TUNING_TERMS, TUNING_SOUNDS, "tuning")
-                + speech_rows(JUDGING, JUDGING_TERMS, JUDGING_SOUNDS, "judging")):
-        print("| " + " | ".join(row) + " |")
+    print("| set | model | voice | right, as decoded (reference) | corrected | hinted, unguarded | "
+          "**guarded (LEAP)** | false terms: corrected | unguarded | **guarded** | term-free words |")
+    print("| --- " * 11 + "|")
+    for model in MODELS:
+        for row in (speech_rows(model, TUNING, TUNING_TERMS, TUNING_SOUNDS, "tuning", 0, False)[0]
+                    + speech_rows(model, JUDGING, JUDGING_TERMS, JUDGING_SOUNDS, "judging", len(TUNING), True)[0]):
+            print("| " + " | ".join(row) + " |", flush=True)
     text = prose()
     every = glossary(TUNING_TERMS + JUDGING_TERMS, {**TUNING_SOUNDS, **JUDGING_SOUNDS})
     started = time.perf_counter()

@@ -1,14 +1,20 @@
 """Spoken glossary sentences transcribed by the local backend, cached: the input bench/glossary.py corrects.
 
 Kept apart from the correction bench so tuning the matcher re-reads cached transcripts instead of
-decoding again. Each (voice, term set) pair is one espeak-ng lecture of sentences that use every term
-three times; the transcript (tiny.en, LEAP's local backend) is cached as JSON beside the audio.
+decoding again. Each (voice, term set) pair is one lecture of sentences that use every term three times;
+each voice also reads speech with no term in it (`term_free`: the same sentence frames around ordinary
+topics, between sentences of Python's reference prose), where every glossary term the decoder writes is
+an insertion, and the judging voices read `fresh_free` (standard-library docstrings), which nobody
+looked at before the hint guard's thresholds were fixed. Transcripts (LEAP's local backend, the model
+and hotwords given) are cached as JSON beside the audio.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -58,19 +64,74 @@ def sentences(terms: tuple[str, ...]) -> list[str]:
             for use in range(USES) for i, term in enumerate(terms)]
 
 
-def transcript(voice: Voice, terms: tuple[str, ...]) -> tuple[Transcript, str]:
+FILLERS = (
+    "recursion", "the hash table", "binary search", "the stack", "merge sort", "linked lists", "the compiler",
+    "graph colouring", "dynamic programming", "the scheduler", "matrix multiplication", "the network layer",
+    "garbage collection", "the parser", "random sampling", "the cache", "page tables", "the heap",
+    "regular expressions", "the file system",
+)
+"""Ordinary topics in the term's place: the frames a glossary term is usually said in, said without one."""
+_PLAIN_SENTENCE = re.compile(r"[A-Za-z ,;'\-]+\.")
+
+
+def _spoken_sentences(text: str) -> list[str]:
+    """Sentences of 8-30 plain words (no code, digits or brackets): prose a lecturer could read aloud."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+            if 8 <= len(s.split()) <= 30 and _PLAIN_SENTENCE.fullmatch(s)]
+
+
+def term_free(index: int, readers: int) -> str:
+    """Reader `index` of `readers`: every `readers`-th reference-prose sentence, between 36 filled frames."""
+    from pydoc_data.topics import topics
+
+    prose = _spoken_sentences(" ".join(topics[k] for k in sorted(topics)))[index::readers]
+    frames = [FRAMES[(i + index) % len(FRAMES)].format(t=FILLERS[(i * 7 + index) % len(FILLERS)])
+              for i in range(36)]
+    mixed: list[str] = []
+    for i in range(max(len(prose), len(frames))):
+        mixed += prose[i : i + 1] + frames[i : i + 1]
+    return " ".join(mixed)
+
+
+def fresh_free(index: int, readers: int, words: int = 750) -> str:
+    """About `words` words of standard-library docstrings for reader `index`: held out from the hint guard."""
+    sentences_: list[str] = []
+    for path in sorted(Path(ast.__file__).parent.glob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef))]
+        sentences_ += _spoken_sentences(" ".join(doc for n in nodes if (doc := ast.get_docstring(n))))
+    out: list[str] = []
+    for sentence in sentences_[index::readers]:
+        if sum(len(s.split()) for s in out) >= words:
+            break
+        out.append(sentence)
+    return " ".join(out)
+
+
+def transcript(voice: Voice, terms: tuple[str, ...], model: str = "tiny.en",
+               hotwords: str | None = None) -> tuple[Transcript, str]:
     """The local backend's transcript of `voice` reading sentences with `terms`, and the text it read."""
     text = " ".join(sentences(terms))
-    key = hashlib.sha256(json.dumps([voice.__dict__, text]).encode()).hexdigest()[:16]
+    return decoded(voice, text, model, hotwords), text
+
+
+def decoded(voice: Voice, text: str, model: str = "tiny.en", hotwords: str | None = None) -> Transcript:
+    """`text` read by `voice`, transcribed by LEAP's local backend with `model` and `hotwords`, cached."""
+    setup = [voice.__dict__, text] if model == "tiny.en" and not hotwords else [voice.__dict__, text, model, hotwords]
+    key = hashlib.sha256(json.dumps(setup).encode()).hexdigest()[:16]
     cached = CACHE / f"{voice.name}-{key}.json"
     if not cached.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         spoken = speak(voice, text)
-        result = LocalWhisperTranscriber().transcribe(spoken.path, work_dir=CACHE / f"work-{key}")
+        transcriber = LocalWhisperTranscriber(model=model, hotwords=hotwords)
+        result = transcriber.transcribe(spoken.path, work_dir=CACHE / f"work-{key}")
         tmp = cached.with_suffix(".tmp")
         tmp.write_text(result.model_dump_json(), encoding="utf-8")
         tmp.replace(cached)
-    return Transcript.model_validate_json(cached.read_text(encoding="utf-8")), text
+    return Transcript.model_validate_json(cached.read_text(encoding="utf-8"))
 
 
 def occurrences(text: str, term: str) -> int:

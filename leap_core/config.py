@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     whisper_multilingual_model: str = "base"
     """For every language but English: `base` is the bundled multilingual model, else a model directory."""
     whisper_model_cache: Path | None = None
+    glossary_hints: bool = True
+    """Templates with a glossary, local backend: decode twice, plain and with the terms as hotwords, and keep
+    a hinted term only where the guard in leap_core.speech.glossary_hints allows (ADR 0039)."""
+    glossary_model: str = "base"
+    """The English model for templates with a glossary while `glossary_hints` is on: the bundled multilingual
+    `base` wrote more terms right than tiny.en (bench/README.md); `tiny.en` or a model directory also work."""
     """Where the bundled multilingual model is assembled on first use (default ~/.cache/leap/models)."""
     openai_base_url: str | None = None
     openai_transcribe_model: str = "whisper-1"

@@ -22,6 +22,7 @@ from leap_core.review import ReviewPolicy, hold_reason
 from leap_core.sources.base import SourceClient, SourceFile
 from leap_core.speech.gate import GateResult, apply_gate, write_speech
 from leap_core.speech.glossary import Glossary
+from leap_core.speech.glossary_hints import decode_with_hints
 from leap_core.speech.glossary_match import apply_glossary
 from leap_core.speech.slide_images import SLIDES_ALLOWANCE, keep_slides, screen_slide_changes
 from leap_core.speech.subtitles import build_cues, write_srt, write_vtt
@@ -72,8 +73,12 @@ def trim_silence(stage_input: StageInput) -> StageOutput:
     return StageOutput({**metadata, **file_metadata(result.output_path)})
 
 
-def _transcriber(settings: Settings, language: str) -> Transcriber:
-    return _cached_transcriber(settings.transcriber, settings.whisper_model, settings.whisper_threads,
+def _transcriber(settings: Settings, language: str, glossary: Glossary | None = None) -> Transcriber:
+    """A template with a glossary gets `glossary_model` for English when the hints are on (ADR 0039)."""
+    model = settings.whisper_model
+    if glossary and settings.glossary_hints and settings.transcriber == "local":
+        model = settings.glossary_model
+    return _cached_transcriber(settings.transcriber, model, settings.whisper_threads,
                                settings.openai_base_url, language, settings.whisper_multilingual_model,
                                settings.whisper_model_cache)
 
@@ -100,18 +105,20 @@ def stage_language(stage_input: StageInput) -> str:
 
 def transcribe(stage_input: StageInput) -> StageOutput:
     files = stage_input.files
-    transcriber = _transcriber(stage_input.settings, stage_language(stage_input))
-    with disk.writing("transcribe", files.root, TRANSCRIBE_ALLOWANCE, stage_input.settings, STORAGE):
+    settings = stage_input.settings
+    terms = Glossary.model_validate(stage_input.template.get("glossary") or {})
+    transcriber = _transcriber(settings, stage_language(stage_input), terms)
+    with disk.writing("transcribe", files.root, TRANSCRIBE_ALLOWANCE, settings, STORAGE):
         media = trimmed_media(stage_input)
-        heard = transcriber.transcribe(media, work_dir=files.transcript_work)
+        heard, hints = decode_with_hints(transcriber, media, files.transcript_work,
+                                         terms if settings.glossary_hints else Glossary())
         gate = _integrity_gate(heard, media, transcriber, files.transcript_work, files.speech)
         transcript = gate.transcript
         if not transcript.segments:
             raise StageError("transcribe", "no speech was recognised in the trimmed recording")
         if not gate.report.passed:
             raise StageError("transcribe", f"integrity gate failed after repair: {gate.report.reason()}")
-        transcript, glossary = apply_glossary(transcript, Glossary.model_validate(
-            stage_input.template.get("glossary") or {}))
+        transcript, glossary = apply_glossary(transcript, terms)
         transcript = transcript.model_copy(update={"repaired": gate.repaired})
         disk.write_text_atomic(files.transcript, transcript.model_dump_json(indent=2))
     return StageOutput({
@@ -121,7 +128,7 @@ def transcribe(stage_input: StageInput) -> StageOutput:
         "language_probability": transcript.language_probability or 0.0, "segments": len(transcript.segments),
         "words": transcript.word_count, "backend": transcript.backend, "model": transcript.model,
         "media_duration_s": round(transcript.duration, 2), "preview_md": transcript.preview_markdown(),
-        **glossary.metadata(),
+        **glossary.metadata(), **(hints.metadata() if hints else {}),
     })
 
 

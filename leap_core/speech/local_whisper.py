@@ -7,6 +7,7 @@ transcriber once per recording, so each (model, threads, compute type) is loaded
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import threading
@@ -74,9 +75,13 @@ class LocalWhisperTranscriber:
     def __init__(self, model: str | Path | None = None, threads: int = 0, compute_type: str = "int8",
                  beam_size: int = 5, batch_size: int = 8, word_timestamps: bool = True,
                  language: str | None = None, chunk_seconds: float = LOCAL_CHUNK_SECONDS,
-                 multilingual_model: str = MULTILINGUAL_MODEL, cache_dir: Path | None = None) -> None:
+                 multilingual_model: str = MULTILINGUAL_MODEL, cache_dir: Path | None = None,
+                 hotwords: str | None = None) -> None:
         """`language`: a code ("en", "ru"), or "auto" to detect it by a vote over windows of speech; None
-        is English. English goes to `model` (default tiny.en), any other language to `multilingual_model`."""
+        is English. English goes to `model` (default tiny.en), any other language to `multilingual_model`.
+        `hotwords`: faster-whisper's hint text, put before every window; it makes the model write the
+        glossary's terms, and also write them where none was said, so it is only used through
+        `leap_core.speech.glossary_hints` (a second decode whose terms are checked against the plain one)."""
         self.english_model = str(model or ENGLISH_MODEL)
         self.multilingual_model = multilingual_model
         self.cache_dir = cache_dir
@@ -88,6 +93,13 @@ class LocalWhisperTranscriber:
         self.word_timestamps = word_timestamps
         self.language = language
         self.chunk_seconds = chunk_seconds
+        self.hotwords = hotwords
+
+    def hinted(self, hotwords: str) -> LocalWhisperTranscriber:
+        """The same transcriber (same loaded model) decoding with `hotwords`."""
+        twin = copy.copy(self)
+        twin.hotwords = hotwords
+        return twin
 
     @property
     def model_name(self) -> str:
@@ -113,7 +125,7 @@ class LocalWhisperTranscriber:
         language, model, probability = self._decide(audio, env.duration)
         whisper = _load(model, self.threads, self.compute_type)
         settings = json.dumps([model, self.compute_type, self.beam_size, self.batch_size, self.word_timestamps,
-                               language, self.chunk_seconds])
+                               language, self.chunk_seconds, *([self.hotwords] if self.hotwords else [])])
         store = ChunkStore(work_dir)
         plan = store.plan(fingerprint(audio, settings), lambda: plan_spans(env, self.chunk_seconds))
 
@@ -129,14 +141,14 @@ class LocalWhisperTranscriber:
         pcm = read_pcm(audio, job.start, job.end - job.start)
         raw, info = whisper.transcribe(
             pcm, language=language, beam_size=self.beam_size, batch_size=self.batch_size,
-            word_timestamps=self.word_timestamps,
+            word_timestamps=self.word_timestamps, hotwords=self.hotwords,
         )
         segments = []
         for seg in raw:
             if is_hallucination(seg.no_speech_prob, seg.avg_logprob, seg.compression_ratio):
                 continue
             start, end = place(job, seg.start, seg.end)
-            words = [Word(start=ws, end=we, text=w.word.strip())
+            words = [Word(start=ws, end=we, text=w.word.strip(), probability=round(w.probability, 3))
                      for w in seg.words or [] for ws, we in [place(job, w.start, w.end)] if w.word.strip()]
             segments.append(Segment(start=start, end=end, text=seg.text.strip(), words=words,
                                     confidence=round(math.exp(seg.avg_logprob), 3)))

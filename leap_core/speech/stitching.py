@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from leap_core.speech.chunks import ChunkJob, ChunkResult
-from leap_core.speech.transcript import Segment, Transcript, Word
+from leap_core.speech.transcript import Segment, Transcript
 
 
 def place(job: ChunkJob, start: float, end: float) -> tuple[float, float]:
@@ -23,7 +23,7 @@ def _monotonic(segments: list[Segment]) -> list[Segment]:
         words = []
         for word in segment.words:
             w_start = min(max(word.start, start), end)
-            words.append(Word(start=w_start, end=min(max(word.end, w_start), end), text=word.text))
+            words.append(word.model_copy(update={"start": w_start, "end": min(max(word.end, w_start), end)}))
         out.append(segment.model_copy(update={"start": start, "end": end, "words": words}))
         floor = end
     return out

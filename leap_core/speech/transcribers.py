@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from leap_core.errors import ValidationError
 from leap_core.speech.transcript import Transcript
 
-__all__ = ["Transcriber", "make_transcriber"]
+__all__ = ["HintableTranscriber", "Transcriber", "make_transcriber"]
 
 
 class Transcriber(Protocol):
@@ -20,6 +20,13 @@ class Transcriber(Protocol):
     def transcribe(self, audio: Path, *, work_dir: Path,
                    progress: Callable[[float], None] | None = None) -> Transcript:
         """`work_dir` keeps finished chunks, so calling again after a crash resumes instead of restarting."""
+        ...
+
+
+@runtime_checkable
+class HintableTranscriber(Transcriber, Protocol):
+    def hinted(self, hotwords: str) -> Transcriber:
+        """The same backend and model decoding with `hotwords` as a hint (faster-whisper's `hotwords`)."""
         ...
 
 

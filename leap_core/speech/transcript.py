@@ -13,6 +13,9 @@ class Word(BaseModel):
     start: float
     end: float
     text: str
+    probability: float | None = None
+    """The decoder's probability of the word, 0 to 1, where the backend gives one (the local backend does):
+    the glossary's hotword guard reads it (ADR 0039)."""
 
 
 class Segment(BaseModel):
