@@ -7,7 +7,7 @@ its state changes, run requests and audit records in the caller's one transactio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,19 +76,34 @@ def busy_recordings(session: Session, ids: Sequence[str]) -> set[str]:
     ))
 
 
-def process(session: Session, actor: Actor, rows: Sequence[Recording], dry_run: bool = False) -> OperationReport:
-    """INITIALIZED recordings get a run request from the download stage; others are reported with their state."""
-    report = OperationReport("recording.process", dry_run)
+def sort_eligible(
+    session: Session, report: OperationReport, rows: Sequence[Recording],
+    refusal: Callable[[Recording], str | None], busy_reason: str,
+) -> list[Recording]:
+    """Rows an operation may act on: the others go to `report.refused` with the first reason that applies
+    (`refusal`'s, then `busy_reason` for a recording with a run queued or in flight); `report.done` is set
+    to the eligible ids, so a dry run reports exactly what a real one would do."""
     busy = busy_recordings(session, [r.id for r in rows])
     eligible = []
     for row in rows:
-        if row.status is not RecordingStatus.INITIALIZED:
-            report.refused[row.id] = f"not eligible: recording is {row.status.value}, processing needs INITIALIZED"
-        elif row.id in busy:
-            report.refused[row.id] = "already requested: a run is queued or in flight"
-        else:
+        reason = refusal(row) or (busy_reason if row.id in busy else None)
+        if reason is None:
             eligible.append(row)
+        else:
+            report.refused[row.id] = reason
     report.done = [r.id for r in eligible]
+    return eligible
+
+
+def process(session: Session, actor: Actor, rows: Sequence[Recording], dry_run: bool = False) -> OperationReport:
+    """INITIALIZED recordings get a run request from the download stage; others are reported with their state."""
+    report = OperationReport("recording.process", dry_run)
+    eligible = sort_eligible(
+        session, report, rows,
+        lambda row: None if row.status is RecordingStatus.INITIALIZED
+        else f"not eligible: recording is {row.status.value}, processing needs INITIALIZED",
+        "already requested: a run is queued or in flight",
+    )
     if not dry_run:
         request_runs(session, eligible, DOWNLOAD.name, "process", actor)
         audit.record_many(session, actor, report.action, "recording", [(r.id, r.user_id, {}) for r in eligible])

@@ -29,7 +29,7 @@ from leap_core.errors import InvalidTransitionError, ValidationError
 from leap_core.notifications import notify
 from leap_core.notifications.events import Event
 from leap_core.notifications.kinds import EventType
-from leap_core.operations import OperationReport, busy_recordings, request_runs
+from leap_core.operations import OperationReport, busy_recordings, request_runs, sort_eligible
 from leap_core.speech.transcript import Segment, Transcript
 from leap_core.stage_history import blame_stage
 from leap_core.stages import TOPICS
@@ -130,21 +130,19 @@ def hold(session: Session, recording: Recording, reason: str, actor: Actor) -> N
     notify(session, recording.user_id, review_waiting(recording.id, recording.title, reason))
 
 
+def _not_approvable(row: Recording) -> str | None:
+    if row.review_reason is None:
+        return f"not held for review (recording is {row.status.value})"
+    if row.status is not R.TRANSCRIBED:
+        return f"recording is {row.status.value}; approving needs it TRANSCRIBED"
+    return None
+
+
 def approve(session: Session, actor: Actor, rows: Sequence[Recording], dry_run: bool = False) -> OperationReport:
     """Held recordings are released and get a run from their first unpublished target."""
     report = OperationReport("recording.approve", dry_run)
-    busy = busy_recordings(session, [r.id for r in rows])
-    eligible = []
-    for row in rows:
-        if row.review_reason is None:
-            report.refused[row.id] = f"not held for review (recording is {row.status.value})"
-        elif row.status is not R.TRANSCRIBED:
-            report.refused[row.id] = f"recording is {row.status.value}; approving needs it TRANSCRIBED"
-        elif row.id in busy:
-            report.refused[row.id] = "a run is queued or in flight for it; approve once it has finished"
-        else:
-            eligible.append(row)
-    report.done = [r.id for r in eligible]
+    eligible = sort_eligible(session, report, rows, _not_approvable,
+                             "a run is queued or in flight for it; approve once it has finished")
     if dry_run:
         return report
     for row in eligible:
