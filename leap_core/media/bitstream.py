@@ -21,8 +21,6 @@ class Layout:
 
     length_size: int
     parameter_sets: bytes
-    end_of_sequence: bytes
-    """An end-of-sequence NAL unit, length-prefixed: what follows starts afresh (picture order counts too)."""
 
 
 def _prefixed(units: list[bytes], length_size: int) -> bytes:
@@ -62,8 +60,7 @@ def layout(codec: str, extradata: bytes | None) -> Layout:
         size, units = _avcc_units(extradata) if codec == "h264" else _hvcc_units(extradata)
     except IndexError:
         raise MediaError(f"{codec} header is malformed") from None
-    end = b"\x0a" if codec == "h264" else b"\x48\x01"
-    return Layout(size, _prefixed(units, size), _prefixed([end], size))
+    return Layout(size, _prefixed(units, size))
 
 
 def annexb_units(data: bytes) -> list[bytes]:
@@ -95,10 +92,11 @@ def _first_slice(codec: str, data: bytes, length_size: int) -> int | None:
 
 
 def starts_afresh(codec: str, data: bytes, length_size: int) -> bool:
-    """Whether a keyframe's packet can follow re-encoded frames: for H.264 an IDR picture (after a non-IDR
-    I-frame, an open GOP's keyframe, FFmpeg's decoder orders the copied frames by picture order counts that
-    continue from the re-encoded ones, so frames come out of order or are dropped, with or without an end of
-    sequence between them); HEVC's CRA pictures restart cleanly after one."""
+    """Whether a keyframe's packet can follow re-encoded frames as it is: for H.264 an IDR picture. After a
+    non-IDR I-frame (an open GOP's keyframe) FFmpeg orders the copied frames by picture order counts that
+    continue from the re-encoded ones, so frames come out of order or are dropped (an end of sequence
+    between them changes nothing): the head before it must end on an IDR with a matching lsb (`h264_poc`).
+    HEVC's CRA pictures restart cleanly after a head."""
     if codec != "h264":
         return True
     header = _first_slice(codec, data, length_size)

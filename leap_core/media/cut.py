@@ -28,7 +28,7 @@ import av.container
 import ffmpeg
 
 from leap_core.errors import MediaError
-from leap_core.media import bitstream, remux
+from leap_core.media import bitstream, h264_poc, remux
 from leap_core.media import ffmpeg as ff
 from leap_core.media.ffmpeg import Progress
 from leap_core.media.probe import MediaInfo, open_media
@@ -89,6 +89,16 @@ class Keyframe:
 
 
 @dataclass(frozen=True)
+class Reset:
+    """How a head before an open GOP's keyframe (a non-IDR I-frame) ends: on an IDR whose
+    `pic_order_cnt_lsb` is `lsb`, so the copied frames' picture order follows it (`h264_poc`); `bits` is
+    the width of the keyframe's lsb, which the head's must match."""
+
+    lsb: int
+    bits: int
+
+
+@dataclass(frozen=True)
 class Encode:
     """Frames of the source shown from `start` up to `end`, to be encoded into `out`."""
 
@@ -97,6 +107,8 @@ class Encode:
     out: Path
     keyframe: Keyframe | None = None
     """Where decoding must begin to reach `start` (None: the start of the file)."""
+    reset: Reset | None = None
+    """Set when copied frames of an open GOP follow: the head then ends on an IDR (`HeadSink`)."""
 
 
 Sink = Callable[[Iterator[av.VideoFrame], av.VideoStream, Encode], object]
@@ -217,7 +229,8 @@ class HeadSink:
         self.encoded: dict[Path, remux.Encoded] = {}
 
     def __call__(self, frames: Iterator[av.VideoFrame], source: av.VideoStream, job: Encode) -> None:
-        context = _head_context(source, self.codec, self.options)
+        options = self.options if job.reset is None else _resetting(self.options, job.reset)
+        context = _head_context(source, self.codec, options)
         packets: list[tuple[int, bool, int, int]] = []
         with job.out.open("wb") as handle:
 
@@ -225,17 +238,38 @@ class HeadSink:
                 for packet in encoded:
                     assert packet.pts is not None
                     data = bitstream.from_annexb(bytes(packet), self.layout.length_size)
+                    if packets and packet.is_keyframe and job.reset is not None:
+                        data = h264_poc.idr_with_lsb(data, self.layout.length_size, job.reset.lsb)
                     packets.append((packet.pts, packet.is_keyframe, handle.tell(), len(data)))
                     handle.write(data)
 
-            for frame in frames:
-                picture = frame if frame.format.name == context.pix_fmt else frame.reformat(format=context.pix_fmt)
-                picture.pict_type = av.video.frame.PictureType.NONE
-                keep(context.encode(picture))
+            held: av.VideoFrame | None = None
+            for frame in itertools.chain(frames, [None]):  # one frame held back: the last may have to be an IDR
+                if held is not None:
+                    picture = held if held.format.name == context.pix_fmt else held.reformat(format=context.pix_fmt)
+                    last = frame is None and job.reset is not None
+                    picture.pict_type = av.video.frame.PictureType.I if last else av.video.frame.PictureType.NONE
+                    keep(context.encode(picture))
+                held = frame
             keep(context.encode(None))
         if not packets:
             raise MediaError(f"no frames decoded between {job.start:.3f} s and {job.end:.3f} s")
+        if job.reset is not None and len(packets) == 1:  # its one frame is the IDR it ends on
+            data = h264_poc.idr_with_lsb(job.out.read_bytes(), self.layout.length_size, job.reset.lsb)
+            job.out.write_bytes(data)
+            packets[0] = (packets[0][0], True, 0, len(data))
+        if job.reset is not None and not (packets[-1][1] and packets[-1][0] == max(packets)[0]):
+            raise MediaError("the head encoder did not end on the IDR it was asked for")
         self.encoded[job.out] = remux.Encoded(job.out, packets)
+
+
+def _resetting(options: dict[str, str], reset: Reset) -> dict[str, str]:
+    """Head options for a head that ends on an IDR carrying an lsb of `reset.bits` bits. x264 writes a
+    `pic_order_cnt_lsb` (POC type 0) only with B-frames, sized from their number: (bframes + 2) * 2 * 2
+    must reach 2^(bits - 1) (`x264_sps_init`). Without a B-pyramid its frames are reordered one place,
+    which every open-GOP source (it has B-frames) allows; `HeadSink` checks the width it got."""
+    bframes = min(16, max(1, 2 ** (reset.bits - 3) - 2))
+    return {**options, "bf": str(bframes), "b-pyramid": "none", "forced-idr": "1"}
 
 
 def _encode_in_order(src: Path, info: MediaInfo, jobs: list[Encode], sink: Sink, done: Callable[[], None]) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 import av
 
 from leap_core.errors import MediaError
+from leap_core.media import h264_poc
 from leap_core.media.bitstream import Layout, starts_afresh
-from leap_core.media.cut import Keyframe
+from leap_core.media.cut import Keyframe, Reset
 from leap_core.media.probe import open_media
 
 LOOK_AHEAD = 16
@@ -39,6 +40,7 @@ class Gops:
         self._at: dict[int, float] = {}
         self._pts: dict[int, int] = {}
         self._afresh: dict[int, bool] = {}
+        self._resets: dict[int, Reset] = {}
 
     def __enter__(self) -> Gops:
         return self
@@ -66,6 +68,8 @@ class Gops:
                 continue
             if not packets and self._layout is not None and index not in self._afresh:
                 self._afresh[index] = starts_afresh(self._codec, bytes(packet), self._layout.length_size)
+                if not self._afresh[index]:
+                    self._resets[index] = self._reset(bytes(packet))
             if packets and packet.is_keyframe and after < 0:
                 after = 0
             packets.append((packet.pts, packet.dts))
@@ -88,6 +92,25 @@ class Gops:
         """Whether copied frames may start at keyframe `index` (see `bitstream.starts_afresh`)."""
         self.at(index)
         return self._afresh.get(index, True)
+
+    def _reset(self, data: bytes) -> Reset:
+        """How a head before this open GOP's keyframe (H.264, non-IDR) ends; read only for such keyframes."""
+        assert self._layout is not None
+        sps = h264_poc.source_sps(self._layout.parameter_sets, self._layout.length_size)
+        if sps.poc_type != 0:
+            raise MediaError(f"H.264 with open GOPs and picture order count type {sps.poc_type}: copied "
+                             "frames cannot follow re-encoded ones")
+        lsb = h264_poc.keyframe_lsb(data, self._layout.length_size, sps)
+        return Reset(h264_poc.lsb_after(lsb, sps), sps.log2_max_poc_lsb)
+
+    def reset_before(self, index: int) -> Reset | None:
+        """How the head before keyframe `index` must end (None: as it likes, the keyframe is an IDR or HEVC)."""
+        self.at(index)
+        return self._resets.get(index)
+
+    @property
+    def count(self) -> int:
+        return len(self._dts)
 
     def keyframe(self, index: int) -> Keyframe:
         at = self.at(index)

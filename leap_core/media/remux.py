@@ -170,7 +170,7 @@ def write(src: Path, placed: list[Placed], audio: Path, out: Path, layout: Layou
         stream = source.streams.video[0]
         sink = _Output(output, stream, sound, delay, end)
         try:
-            for number, item in enumerate(placed):
+            for item in placed:
                 if isinstance(item.piece, Copied):
                     for index, packet in enumerate(_copied(source, stream, item.piece)):
                         assert packet.pts is not None
@@ -179,14 +179,9 @@ def write(src: Path, placed: list[Placed], audio: Path, out: Path, layout: Layou
                             packet = av.Packet(layout.parameter_sets + bytes(packet))
                         sink.video_packet(packet, pts, key, index == 0)
                 else:
-                    # Before copied frames, end the re-encoded sequence: an open GOP's keyframe is not an IDR,
-                    # and without this its picture order counts would follow the head's (frames dropped).
-                    ends = number + 1 < len(placed) and isinstance(placed[number + 1].piece, Copied)
-                    last = len(item.piece.packets) - 1
                     with item.piece.path.open("rb") as handle:
-                        for index, (data, pts, key) in enumerate(_encoded(item.piece, handle)):
-                            tail = layout.end_of_sequence if ends and index == last else b""
-                            sink.video_packet(av.Packet(data + tail), pts + item.offset, key, True)
+                        for data, pts, key in _encoded(item.piece, handle):
+                            sink.video_packet(av.Packet(data), pts + item.offset, key, True)
             sink.finish()
         except av.error.FFmpegError as exc:
             raise MediaError(f"writing the cut video failed: {exc.strerror}") from None

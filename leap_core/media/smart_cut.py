@@ -10,10 +10,9 @@ the audio is cut at the same (possibly moved) ends, beside the encoding.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from leap_core.errors import MediaError
 from leap_core.media import bitstream, cut, remux
 from leap_core.media.cut import Encode
 from leap_core.media.ffmpeg import Progress
@@ -36,8 +35,11 @@ class Plan:
     spans: list[Span] = field(default_factory=list)
     pieces: list[tuple[Encode | _Copy, float]] = field(default_factory=list)
     """Each piece with where its span starts in the source (its frames move by output start - this)."""
-    jobs: list[Encode] = field(default_factory=list)
     ends_moved: int = 0
+
+    @property
+    def jobs(self) -> list[Encode]:
+        return [piece for piece, _ in self.pieces if isinstance(piece, Encode)]
 
     @property
     def copied_whole(self) -> bool:
@@ -58,32 +60,49 @@ def _encode(gops: Gops, start: float, end: float, out: Path, quarter: float) -> 
     return Encode(start, end, out, gops.keyframe(before) if before is not None else None)
 
 
+def _whole(gops: Gops, span: Span, quarter: float, workdir: Path, plan: Plan) -> None:
+    start, end = span
+    plan.pieces.append((_encode(gops, start, end, workdir.with_name(f"{workdir.name}-whole"), quarter), start))
+    plan.spans.append(span)
+
+
+def _first_copied(gops: Gops, span: Span, quarter: float, plan: Plan) -> int | None:
+    """The keyframe a span's copy starts at: the first in the span, unless that is an open GOP's keyframe
+    (H.264, non-IDR) at the span's very start right after copied frames — nothing re-encoded in between
+    could end on the IDR its picture order needs (`cut.Reset`) — then the next one, after a head."""
+    start, end = span
+    first = gops.first_at_or_after(start - quarter)
+    while first is not None and gops.at(first) < end - quarter:
+        after_copy = bool(plan.pieces) and isinstance(plan.pieces[-1][0], _Copy)
+        if gops.reset_before(first) is None or gops.at(first) > start + quarter or not after_copy:
+            return first
+        first = first + 1 if first + 1 < gops.count else None
+    return None
+
+
 def _plan_span(gops: Gops, span: Span, quarter: float, slack: float, name: str, plan: Plan) -> None:
     start, end = span
     workdir = Path(name)
-    first = gops.first_at_or_after(start - quarter)
-    if first is None or gops.at(first) >= end - quarter:
-        job = _encode(gops, start, end, workdir.with_name(f"{workdir.name}-whole"), quarter)
-        plan.jobs.append(job)
-        plan.pieces.append((job, start))
-        plan.spans.append(span)
+    first = _first_copied(gops, span, quarter, plan)
+    if first is None:
+        _whole(gops, span, quarter, workdir, plan)
         return
     keyframe = gops.at(first)
-    if not gops.starts_afresh(first):
-        raise MediaError("H.264 with open GOPs (keyframes that are not IDR frames): copied frames cannot "
-                         "follow re-encoded ones")
     last = gops.last_at_or_before(end - quarter)
     assert last is not None and last >= first
     clean = gops.clean_end(last, end, quarter)
     if clean <= keyframe + quarter:  # nothing between the keyframe and the end can be copied
-        job = _encode(gops, start, end, workdir.with_name(f"{workdir.name}-whole"), quarter)
-        plan.jobs.append(job)
-        plan.pieces.append((job, start))
-        plan.spans.append(span)
+        _whole(gops, span, quarter, workdir, plan)
         return
+    reset = gops.reset_before(first)
+    if reset is not None and plan.pieces and keyframe <= start + quarter:
+        before, at = plan.pieces[-1]  # an Encode (`_first_copied`): the previous span's tail or whole
+        assert isinstance(before, Encode)
+        plan.pieces[-1] = (replace(before, reset=reset), at)
     pieces: list[Encode | _Copy] = []
     if keyframe > start + quarter:
-        pieces.append(_encode(gops, start, keyframe, workdir.with_name(f"{workdir.name}-head"), quarter))
+        head = _encode(gops, start, keyframe, workdir.with_name(f"{workdir.name}-head"), quarter)
+        pieces.append(replace(head, reset=reset))
     if clean >= end - quarter:
         pieces.append(_Copy(gops.keyframe(first).dts, keyframe, end))
     elif end - clean <= slack:
@@ -93,7 +112,6 @@ def _plan_span(gops: Gops, span: Span, quarter: float, slack: float, name: str, 
     else:
         pieces.append(_Copy(gops.keyframe(first).dts, keyframe, clean))
         pieces.append(_encode(gops, clean, end, workdir.with_name(f"{workdir.name}-tail"), quarter))
-    plan.jobs += [piece for piece in pieces if isinstance(piece, Encode)]
     plan.pieces += [(piece, start) for piece in pieces]
     plan.spans.append((start, end))
 
@@ -136,7 +154,8 @@ def smart_cut(
     """Write `spans` of a video to `out` (MP4), copying all but the frames around each cut.
 
     Raises MediaError when the source cannot be smart-cut (no keyframe index, Annex B storage, frames
-    reordered too deeply); the caller then re-encodes and says why."""
+    reordered too deeply, an open GOP whose picture order a head cannot reset); the caller then
+    re-encodes and says why."""
     codec = info.video_codec or ""
     with open_media(src) as container:
         decoder = container.streams.video[0].codec_context

@@ -6,13 +6,16 @@ so variable frame rates are covered), the output decodes without error, and the 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import av
+import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from leap_core.media import bitstream
+from leap_core.media import bitstream, h264_poc, smart_cut
+from leap_core.media.audio import AudioWriter
 from leap_core.media.gops import Gops
 from leap_core.media.probe import probe
 from leap_core.media.trim import TrimConfig, TrimResult, trim
@@ -63,18 +66,35 @@ def expected_frames(source: list[tuple[float, np.ndarray]], kept: list[tuple[flo
     return expected
 
 
-def assert_cut_exactly(lecture: Lecture, result: TrimResult, fps: float) -> None:
-    """`fps` is the nominal rate; frames within a quarter of the *average* frame of a cut belong after it."""
-    assert result.output_path is not None
-    source, written = frames(lecture.path), frames(result.output_path)
-    expected = expected_frames(source, result.kept, probe(lecture.path).fps or fps)
+def bundled_ffmpeg_frames(path: Path) -> int:
+    """How many video frames the ffmpeg LEAP ships (imageio-ffmpeg) decodes; any decoder complaint fails.
+    It is a different FFmpeg build from PyAV's, and the one a user's `ffmpeg` command would be."""
+    run = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-xerror", "-err_detect", "explode",
+                          "-i", str(path), "-map", "0:v:0", "-f", "framemd5", "-"], capture_output=True, text=True)
+    assert run.returncode == 0 and not run.stderr.strip(), run.stderr[-500:]
+    return sum(1 for line in run.stdout.splitlines() if line.startswith("0,"))
+
+
+def assert_frames_exact(lecture: Lecture, out: Path, kept: list[tuple[float, float]], fps: float
+                        ) -> list[tuple[float, np.ndarray]]:
+    """Every frame of `out` is the source frame `kept` names, in PyAV and in the bundled ffmpeg alike.
+    `fps` is the nominal rate; frames within a quarter of the *average* frame of a cut belong after it."""
+    source, written = frames(lecture.path), frames(out)
+    expected = expected_frames(source, kept, probe(lecture.path).fps or fps)
     assert len(written) == len(expected)
+    assert bundled_ffmpeg_frames(out) == len(expected)
     for (at, picture), (expected_at, index) in zip(written, expected, strict=True):
         assert at == pytest.approx(expected_at, abs=0.5 / fps)
         near = [k for k in (index - 1, index, index + 1) if 0 <= k < len(source)]
         error = {k: np.abs(picture - source[k][1]).mean() for k in near}
         assert min(error, key=error.__getitem__) == index, f"output frame at {at:.3f} s"
         assert error[index] < 4.0
+    return written
+
+
+def assert_cut_exactly(lecture: Lecture, result: TrimResult, fps: float) -> None:
+    assert result.output_path is not None
+    written = assert_frames_exact(lecture, result.output_path, result.kept, fps)
     video_end = written[-1][0] + 1 / fps
     assert abs(audio_end(result.output_path) - video_end) <= 0.040
     assert result.output_duration == pytest.approx(sum(e - s for s, e in result.kept), abs=1 / fps)
@@ -86,11 +106,6 @@ def test_every_encoding_is_smart_cut_frame_exactly_and_in_sync(
 ) -> None:
     name, lecture = encoded
     result = trim(lecture.path, tmp_path / "out.mp4", TrimConfig.model_validate({**CONFIG, "mode": mode}))
-    if name == "open_gop":  # not yet: the re-encode is exact, and the metadata says why it was chosen
-        assert result.method == "reencode"
-        assert "open GOPs" in result.method_reason
-        assert_cut_exactly(lecture, result, spec(name).fps)
-        return
     assert result.method == "smart_cut", result.method_reason
     assert ("with B-frames" in result.method_reason) == (name in B_FRAME_ENCODINGS)
     with Gops(lecture.path) as gops:  # the cuts the test makes are not on keyframes
@@ -114,6 +129,49 @@ def test_open_gop_keyframes_show_frames_before_themselves() -> None:
         packets = [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.pts is not None]
     keys = [i for i, (_, key) in enumerate(packets) if key][1:]
     assert any(packets[i + 1][0] < packets[i][0] for i in keys)
+
+
+@pytest.mark.parametrize("kept", [
+    [(1.0, 6.0)],  # the file's first head, before a keyframe whose lsb is in the upper half (POC < 0 after a reset)
+    [(2.0, 5.0), (8.0, 11.5)],  # output starts on a non-IDR keyframe; a span starts on one right after a copy
+    [(4.0, 6.0), (6.5, 8.0), (10.0, 13.0)],  # a span re-encoded whole, then one starting on a keyframe
+])
+def test_open_gop_spans_cut_anywhere_are_frame_exact(kept: list[tuple[float, float]], tmp_path: Path) -> None:
+    """The open-GOP cases the trim test does not reach: heads ending on an IDR with the keyframe's lsb."""
+    lecture = make_lecture(spec("open_gop"))
+    info = probe(lecture.path)
+    writer = AudioWriter(lecture.path, info, [0], TrimConfig().audio())
+    done = smart_cut.smart_cut(lecture.path, info, kept, tmp_path / "out.mp4", tmp_path, None, writer)
+    assert done.reencoded_pieces < 2 * len(kept)
+    assert_frames_exact(lecture, tmp_path / "out.mp4", done.spans, spec("open_gop").fps)
+
+
+def test_a_pic_order_cnt_lsb_is_rewritten_in_place_through_emulation_prevention() -> None:
+    sps = h264_poc.Sps(log2_max_frame_num=4, poc_type=0, log2_max_poc_lsb=6, frame_mbs_only=True,
+                       separate_colour_planes=False, max_ref_frames=4)
+
+    def idr(lsb: str) -> bytes:
+        """first_mb 0, slice_type 7, pps 0, frame_num 0000, idr_pic_id 0, lsb, four more header bits."""
+        return int("1" + "0001000" + "1" + "0000" + "1" + lsb + "0000", 2).to_bytes(3, "big")
+
+    nal = b"\x65" + idr("000000") + b"\x00\x00\x03\x01\xff"  # slice data holding an emulation prevention byte
+    assert h264_poc.poc_lsb(nal, sps) == 0
+    rewritten = h264_poc.with_poc_lsb(nal, sps, 0b101101)
+    assert rewritten == b"\x65" + idr("101101") + b"\x00\x00\x03\x01\xff"
+    assert h264_poc.poc_lsb(rewritten, sps) == 0b101101
+    # an 18-bit lsb set to 0 ends the header in two zero bytes: before a 01 they need an emulation prevention byte
+    wide = h264_poc.Sps(4, 0, 18, True, False, 4)
+    header = int("1" + "0001000" + "1" + "0000" + "1" + "1" * 18, 2).to_bytes(4, "big")
+    zeros = h264_poc.with_poc_lsb(b"\x65" + header + b"\x01\xff", wide, 0)
+    assert zeros == b"\x65\x88\x84\x00\x00\x03\x01\xff" and h264_poc.poc_lsb(zeros, wide) == 0
+
+
+def test_an_idr_before_an_open_gop_keyframe_sits_below_it_whatever_its_lsb() -> None:
+    sps = h264_poc.Sps(4, 0, 6, True, False, 4)
+    for lsb in range(64):
+        reset = h264_poc.lsb_after(lsb, sps)
+        ahead = (lsb - reset) % 64  # how far the decoder puts the keyframe after the IDR (nearer wrap)
+        assert 2 * sps.max_ref_frames < ahead < 32
 
 
 def test_annexb_packets_become_length_prefixed() -> None:
