@@ -74,6 +74,16 @@ def _children(folder: Path) -> Iterator[os.DirEntry[str]]:
         return
 
 
+def folder_strays(folder: Path) -> Iterator[Path]:
+    """The strays in one recording's storage folder and its chunk folder."""
+    for entry in _children(folder):
+        if _is_temp(entry):
+            yield Path(entry.path)
+    for entry in _children(folder / CHUNKS_FOLDER):
+        if _is_temp(entry) or _is_upload_chunk(entry):
+            yield Path(entry.path)
+
+
 def storage_strays(storage: Path, start_after: str = "", deadline: float | None = None,
                    progress: list[str] | None = None) -> Iterator[tuple[str, Path]]:
     """(recording id, stray path) under `<storage>/<user>/<recording>/` and its chunk folder.
@@ -91,12 +101,8 @@ def storage_strays(storage: Path, start_after: str = "", deadline: float | None 
             key = f"{user.name}/{recording.name}"
             if not recording.is_dir(follow_symlinks=False) or key <= start_after:
                 continue
-            for entry in _children(Path(recording.path)):
-                if _is_temp(entry):
-                    yield recording.name, Path(entry.path)
-            for entry in _children(Path(recording.path) / CHUNKS_FOLDER):
-                if _is_temp(entry) or _is_upload_chunk(entry):
-                    yield recording.name, Path(entry.path)
+            for path in folder_strays(Path(recording.path)):
+                yield recording.name, path
             if deadline is not None and time.monotonic() >= deadline:
                 if progress is not None:
                     progress[:] = [key]
@@ -171,3 +177,19 @@ def sweep(session: Session, settings: Settings, min_age_s: float = MIN_AGE_S, no
         report.freed_bytes += size
         log.info("removed stray %s of recording %s (%d bytes)", path.name, recording_id, size)
     return report
+
+
+def remove_strays_of(storage_folder: Path, export_partial: Path) -> list[str]:
+    """Remove one recording's strays now, whatever their age: called once its run is known dead, so nothing
+    can still be writing them and the retry (or a full disk) should not wait for the next sweep."""
+    removed = []
+    candidates = [*folder_strays(storage_folder), *([export_partial] if export_partial.is_dir() else [])]
+    for path in candidates:
+        try:
+            size = _size(path)
+            _remove(path)
+        except FileNotFoundError:
+            continue
+        removed.append(str(path))
+        log.info("removed stray %s of a dead run (%d bytes)", path.name, size)
+    return removed

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leap_core import accounting, attempts, audit, retention, story
+from leap_core import accounting, attempts, audit, cleanup, retention, story
 from leap_core.audit import Actor
 from leap_core.config import Settings
 from leap_core.db.models import OutputTarget, Recording, Source, User
@@ -15,7 +15,7 @@ from leap_core.errors import NotFoundError, StageError
 from leap_core.pipeline import work
 from leap_core.pipeline.runner import StageInput, StageOutcome, StageOutput, StageRunner, load
 from leap_core.publishing import maintenance
-from leap_core.publishing.local_export import export_recording
+from leap_core.publishing.local_export import export_recording, staging_folder
 from leap_core.publishing.platforms import PlatformPublish
 from leap_core.publishing.targets import Published, TargetOutcome, TargetRunner
 from leap_core.reconcile import fail_in_flight
@@ -144,7 +144,9 @@ class Pipeline:
         """A run ended without its stage saying so (killed worker, crash): FAILED at the stage it was in.
 
         Only the run that owns the recording's current attempt fails it; an older run's death (the one a
-        retry replaced) is audited as a late event and changes nothing.
+        retry replaced) is audited as a late event and changes nothing. The dead run's partial files (a
+        `.part` download, a trim work folder, an export staging folder) are removed at once, not left
+        for the sweep's five-minute age guard.
         """
         with self.db.session() as session:
             recording = load(session, recording_id)
@@ -154,4 +156,8 @@ class Pipeline:
                 attempts.record_late_event(session, recording, run_id, "run died", {"error": reason})
                 return False
             fail_in_flight(session, recording, reason, Actor("pipeline", origin="sensor", run_id=run_id))
+            slug, extension = session.get_one(User, recording.user_id).slug, recording.extension
+        files = recording_files(self.settings.resolved_storage_dir, slug, recording_id, extension)
+        export = accounting.export_folder(self.settings.resolved_export_dir, slug, recording_id)
+        cleanup.remove_strays_of(files.root, staging_folder(export))
         return True

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from leap_core import cleanup
 from leap_core.api import UserAPI
+from leap_core.stages import DOWNLOAD
 from leap_core.states import RecordingStatus
 from tests.support.builders import add_inbox, force_status, register_many
 
@@ -85,3 +86,26 @@ def test_a_budgeted_sweep_resumes_where_it_stopped_and_covers_every_folder(alice
                 break
     assert passes == len(ids) + 1  # one folder a call, and a last call that finds the walk complete
     assert not any(p.exists() for p in strays)
+
+
+def test_a_dead_runs_partial_files_go_at_once_and_its_neighbours_keep_theirs(alice: UserAPI, tmp_path: Path) -> None:
+    """A SIGKILLed download leaves `.source.mp4.part` seconds old: failing the run removes it (and a trim work
+    folder, an export staging folder) without waiting for the sweep's age guard; outputs and resume state
+    stay, and so do another recording's in-flight files."""
+    add_inbox(alice, tmp_path, process_on_arrival=False)
+    dead, other = register_many(alice, 2)
+    force_status(alice, [dead], RecordingStatus.INITIALIZED)
+    force_status(alice, [other], RecordingStatus.PROCESSING)
+    alice.leap.pipeline.stages._enter(dead, DOWNLOAD, "run-dead")
+    settings = alice.leap.settings
+    storage, export = settings.resolved_storage_dir / "alice", settings.resolved_export_dir / "alice"
+    strays = [touch(storage / dead / ".source.mp4.part"), touch(storage / dead / ".leap-trim-x1" / "a.mp4").parent,
+              touch(export / f".{dead}.partial" / "video.mp4").parent]
+    kept = [touch(storage / dead / "transcript.chunks" / "chunk-0001.json"),
+            touch(storage / other / ".source.mp4.part"), touch(export / f".{other}.partial" / "video.mp4")]
+
+    assert alice.leap.pipeline.mark_run_died(dead, "run-dead", "run run-dead died: its run worker is gone")
+
+    assert alice.recording(dead)["status"] == "FAILED"
+    assert not any(p.exists() for p in strays)
+    assert all(p.exists() for p in kept)
