@@ -232,24 +232,29 @@ def browser_page(url: str, target: Path) -> dict[str, float]:
                 if "/graphql" in request.url else None)
         warm = _until_a_key_shows(page, f"{url}/assets/transcript?view=partitions", target)
         browser.close()
-    return {"browser: partition page, cold (JS bundle + data)": cold,
-            "browser: partition page, warm (second navigation)": warm,
+    return {"browser: partition page, cold (JS bundle + data): a key shown": cold[0],
+            "browser: partition page, cold: network idle": cold[1],
+            "browser: partition page, warm (second navigation): a key shown": warm[0],
+            "browser: partition page, warm: network idle": warm[1],
             "browser: slowest GraphQL request of the warm load": max(graphql, default=float("nan")) / 1000}
 
 
-def _until_a_key_shows(page: Any, address: str, target: Path) -> float:
-    """Seconds from navigation until the asset's own page shows a partition key and the network is idle,
-    not a spinner or a load error."""
+def _until_a_key_shows(page: Any, address: str, target: Path) -> tuple[float, float]:
+    """Seconds from navigation until the asset's own page shows a partition key (what the operator waits
+    for), and until the network is then idle too (Playwright's `networkidle`: 500 ms without a request,
+    so it is never under 0.5 s more than the first)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     began = time.perf_counter()
-    page.goto(address, wait_until="networkidle", timeout=120_000)
+    page.goto(address, wait_until="commit", timeout=120_000)
     try:
         page.get_by_text(re.compile(r"-u\d+-lecture-")).first.wait_for(timeout=120_000)
     except PlaywrightTimeout:
         page.screenshot(path=str(target))
         raise RuntimeError(f"the partition page never showed a partition key; see {target}") from None
-    return time.perf_counter() - began
+    shown = time.perf_counter() - began
+    page.wait_for_load_state("networkidle", timeout=120_000)
+    return shown, time.perf_counter() - began
 
 
 def measure(leap: Leap, instance: DagsterInstance, users: list[str], repeat: int,
