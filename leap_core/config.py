@@ -18,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leap_core.errors import ConfigurationError
-from leap_core.home import default_home
+from leap_core.home import default_home, recorded_dagster_home
 from leap_core.pools import POOLS
 
 
@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     actor: str | None = None
     dagster_home: str | None = Field(default=None, validation_alias="DAGSTER_HOME")
-    """Dagster's own variable: where `leap init` and `leap admin pools` find the instance's pools."""
+    """Dagster's own variable: where `leap init` and `leap admin pools` find the instance's pools (see
+    `resolved_dagster_home` for the fallback `leap init` records)."""
     log_format: Literal["json", "text"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
     """Unset: INFO in the Dagster processes (a line per stage), WARNING in the `leap` CLI."""
@@ -165,6 +166,11 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
+
+    @property
+    def resolved_dagster_home(self) -> str | None:
+        """DAGSTER_HOME, else the instance `leap init` recorded in this LEAP home (leap_core.home)."""
+        return self.dagster_home or recorded_dagster_home(self.resolved_home)
 
     @property
     def resolved_database_url(self) -> str:

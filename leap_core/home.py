@@ -7,6 +7,9 @@ the repository found an empty database ("user not found: demo") and left a stray
 2. else the home the last `leap init` recorded in the per-user config file (`~/.config/leap/home` on
    Linux), so `./scripts/dev`, which initialises `<repo>/.leap`, and the CLI anywhere else agree;
 3. else the per-user data folder (`~/.local/share/leap` on Linux).
+
+`leap init` run with DAGSTER_HOME also records that Dagster instance inside the home it set up, so
+`leap admin pools` after `./scripts/dev` finds the instance without the variable being exported.
 """
 
 from __future__ import annotations
@@ -38,3 +41,22 @@ def remember_home(home: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f"{home.expanduser().resolve()}\n", encoding="utf-8")
     return target
+
+
+DAGSTER_HOME_FILE = "dagster_home"
+"""In the LEAP home: one line, the DAGSTER_HOME `leap init` applied the pool limits to."""
+
+
+def remember_dagster_home(leap_home: Path, dagster_home: str) -> None:
+    """Record the Dagster instance `leap init` set up for this LEAP home."""
+    leap_home.mkdir(parents=True, exist_ok=True)
+    (leap_home / DAGSTER_HOME_FILE).write_text(f"{Path(dagster_home).expanduser().resolve()}\n", encoding="utf-8")
+
+
+def recorded_dagster_home(leap_home: Path) -> str | None:
+    """The Dagster instance `leap init` recorded for this LEAP home, if it still exists."""
+    recorded = leap_home / DAGSTER_HOME_FILE
+    if not recorded.is_file():
+        return None
+    text = recorded.read_text(encoding="utf-8").strip()
+    return text if text and Path(text).is_dir() else None

@@ -169,9 +169,10 @@ class AdminAPI:
     # pools -------------------------------------------------------------------------------------
     def pools(self) -> list[dict[str, Any]]:
         """Each concurrency pool: LEAP's limit, the Dagster instance's, steps holding a slot, steps waiting."""
-        home = self.leap.settings.dagster_home
+        home = self.leap.settings.resolved_dagster_home
         if not home:
-            raise ValidationError("DAGSTER_HOME is not set: name the Dagster instance whose pools to show")
+            raise ValidationError("DAGSTER_HOME is not set and `leap init` recorded no Dagster instance for "
+                                  "this LEAP home: name the instance whose pools to show")
         rows: list[dict[str, Any]] = instance_pools("show", home)
         return rows
     # notifications -----------------------------------------------------------------------------

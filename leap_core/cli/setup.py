@@ -7,7 +7,7 @@ import typer
 from leap_core.api import Leap
 from leap_core.bootstrap import init_embedded
 from leap_core.cli.output import JsonOption, emit
-from leap_core.home import remember_home
+from leap_core.home import remember_dagster_home, remember_home
 from leap_core.pools import instance_pools
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -29,6 +29,7 @@ def init(as_json: bool = JsonOption) -> None:
     dagster_home = leap.settings.dagster_home
     if dagster_home:
         result["pools"] = instance_pools("apply", dagster_home)["limits"]
+        remember_dagster_home(leap.settings.resolved_home, dagster_home)
     else:
         result["pools"] = "DAGSTER_HOME is not set: the daemon's pool_limits_sensor sets them"
     emit({**result, "home": str(leap.settings.resolved_home), "config": str(remember_home(leap.settings.home))},

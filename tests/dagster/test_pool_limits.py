@@ -62,6 +62,23 @@ def test_leap_init_sets_every_pool_of_the_dev_instance_and_admin_pools_shows_the
     assert table.splitlines()[0].split() == ["POOL", "LIMIT", "INSTANCE_LIMIT", "IN_USE", "PENDING", "HOLDS"]
 
 
+def test_admin_pools_after_init_finds_the_instance_without_dagster_home(dev_env: dict[str, str]) -> None:
+    leap(dev_env, "init")
+    without = {k: v for k, v in dev_env.items() if k != "DAGSTER_HOME"}  # a new shell after ./scripts/dev
+    rows = {row["pool"]: row["instance_limit"] for row in json.loads(leap(without, "admin", "pools", "--json"))}
+    assert rows == DEFAULTS
+
+
+def test_admin_pools_with_no_instance_known_says_so_in_one_line(dev_env: dict[str, str]) -> None:
+    without = {k: v for k, v in dev_env.items() if k != "DAGSTER_HOME"}
+    leap(without, "init")  # no DAGSTER_HOME: nothing recorded
+    done = subprocess.run([str(Path(sys.executable).parent / "leap"), "admin", "pools"], env=without,
+                          capture_output=True, text=True, check=False, cwd=without["LEAP_HOME"])
+    assert done.returncode != 0
+    assert "DAGSTER_HOME is not set and `leap init` recorded no Dagster instance" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_an_override_is_applied_and_dropping_it_converges_back(dev_env: dict[str, str]) -> None:
     leap({**dev_env, "LEAP_POOL_MEDIA": "3"}, "init")
     assert instance_limits(dev_env["DAGSTER_HOME"])["media"] == 3
