@@ -18,6 +18,7 @@ memory of each process <= 500 MB, the live partition set bounded by retention.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import resource
@@ -145,7 +146,7 @@ def materialise(instance: DagsterInstance, keys: list[str], assets: tuple[str, .
     for asset in assets:
         for start in range(0, len(keys), 5_000):
             instance.event_log_storage.store_event_batch([EventLogEntry(
-                user_message="", level=20, job_name=RUNLESS_JOB_NAME, run_id=RUNLESS_RUN_ID, error_info=None,
+                user_message="", level=logging.INFO, job_name=RUNLESS_JOB_NAME, run_id=RUNLESS_RUN_ID, error_info=None,
                 timestamp=now, step_key=None, dagster_event=DagsterEvent(
                     event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value, job_name=RUNLESS_JOB_NAME,
                     event_specific_data=StepMaterializationData(AssetMaterialization(
@@ -435,13 +436,13 @@ def main() -> None:
         analyze(leap_url, dagster_db)
         print(f"filled {len(keys):,} recordings of {len(users):,} users and their partitions "
               f"in {time.perf_counter() - began:.0f} s")
-        results: list[tuple[str, dict[str, float], float]] = []
+        results: list[tuple[str, dict[str, float], tuple[float, float]]] = []
         for phase in ("all live", "after retention"):
             archived = archive_down_to(leap, instance, args.live) if phase == "after retention" else {}
             analyze(leap_url, dagster_db)
             page = None if args.no_webserver else webserver(home, leap_url)
             if page is None:
-                figures, server_mb = measure(leap, instance, users, args.repeat, None), float("nan")
+                figures, server_mb = measure(leap, instance, users, args.repeat, None), NO_SERVER
             else:
                 with page as url:
                     figures = measure(leap, instance, users, args.repeat, url)
@@ -456,26 +457,27 @@ def main() -> None:
             print_table(results, flush=True)
         print(f"\npeak RSS: bench process (LEAP + in-process sensors) "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
-              f"webserver {' / '.join(f'{mb:.0f} MB' for _, _, mb in results)}")
+              f"webserver {' / '.join(f'{mb[0]:.0f} MB' for _, _, mb in results)}; "
+              f"code server {' / '.join(f'{mb[1]:.0f} MB' for _, _, mb in results)}")
         db.dispose()
 
 
-def _webserver_rss(url: str) -> float:
-    """Peak RSS of the webserver, and (printed) of the code server it started for LEAP's location."""
+NO_SERVER = (float("nan"), float("nan"))
+
+
+def _webserver_rss(url: str) -> tuple[float, float]:
+    """Peak RSS (MB) of the webserver and of the code server it started for LEAP's location (its child)."""
     port = url.rsplit(":", 1)[1]
     found = subprocess.run(["sh", "-c", f"ss -ltnp 'sport = :{port}' | grep -o 'pid=[0-9]*' | head -1"],
                            capture_output=True, text=True).stdout.strip()
     if not found:
-        return float("nan")
+        return NO_SERVER
     pid = int(found.removeprefix("pid="))
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    for child in children:
-        print(f"peak RSS: code server (pid {child}, started by the webserver) {rss_mb_of(int(child)):.0f} MB",
-              flush=True)
-    return rss_mb_of(pid)
+    return rss_mb_of(pid), max((rss_mb_of(int(child)) for child in children), default=float("nan"))
 
 
-def print_table(results: list[tuple[str, dict[str, float], float]], flush: bool = False) -> None:
+def print_table(results: list[tuple[str, dict[str, float], tuple[float, float]]], flush: bool = False) -> None:
     names = list(dict.fromkeys(name for _, figures, _ in results for name in figures))
     print(f"\n{'measure':<52}" + "".join(f"{phase:>18}" for phase, _, _ in results) + f"{'goal':>10}")
     for name in names:

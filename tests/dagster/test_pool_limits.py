@@ -21,10 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = {name: pool.default_limit for name, pool in POOLS.items()}
 
 
-def leap(env: dict[str, str], *args: str) -> str:
+def run_leap(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The installed `leap` command in its own process, as ./scripts/dev runs it."""
-    done = subprocess.run([str(Path(sys.executable).parent / "leap"), *args], env=env, capture_output=True,
+    return subprocess.run([str(Path(sys.executable).parent / "leap"), *args], env=env, capture_output=True,
                           text=True, check=False, cwd=env["LEAP_HOME"])
+
+
+def leap(env: dict[str, str], *args: str) -> str:
+    done = run_leap(env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -72,8 +76,7 @@ def test_admin_pools_after_init_finds_the_instance_without_dagster_home(dev_env:
 def test_admin_pools_with_no_instance_known_says_so_in_one_line(dev_env: dict[str, str]) -> None:
     without = {k: v for k, v in dev_env.items() if k != "DAGSTER_HOME"}
     leap(without, "init")  # no DAGSTER_HOME: nothing recorded
-    done = subprocess.run([str(Path(sys.executable).parent / "leap"), "admin", "pools"], env=without,
-                          capture_output=True, text=True, check=False, cwd=without["LEAP_HOME"])
+    done = run_leap(without, "admin", "pools")
     assert done.returncode != 0
     assert "DAGSTER_HOME is not set and `leap init` recorded no Dagster instance" in done.stderr
     assert "Traceback" not in done.stderr
