@@ -13,6 +13,7 @@ from dagster import DagsterInstance, RunsFilter
 
 from leap_core.api import UserAPI
 from leap_core.bootstrap import INBOX_TEMPLATE
+from leap_dagster.sqlite_pools import LOCK_FILE
 from tests.fixtures.media import DEFAULT_SENTENCES, LectureSpec, make_lecture
 from tests.support.services import Service, prepare_dagster_home, service_environment
 
@@ -84,3 +85,5 @@ def test_runs_overlap_but_no_two_trim_steps_do_when_the_media_pool_allows_one(
     trims = stage_spans(demo, "trim")
     assert len(trims) == RECORDINGS
     assert overlapping(trims) == []
+    # The run workers claimed their slots in turn (ADR 0043): SQLite alone let two trims take one slot.
+    assert Path(deployed.root_directory, "history", "runs", LOCK_FILE).exists()
