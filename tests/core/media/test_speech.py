@@ -103,3 +103,29 @@ def test_sampling_suspects_speech_and_leaves_the_verdict_to_a_full_read(paused_l
     from leap_core.media import speech
 
     assert speech.sampled_blank(paused_lecture.path, speech.SAMPLING_MIN_S, 5.0) is None
+
+
+def test_a_lecture_with_plenty_of_speech_is_judged_from_its_ends_and_samples() -> None:
+    """The head stops at the first speech: the ends and the middle's samples already hold 30 s of speech."""
+    lecture = make_lecture(LectureSpec(sentences=DEFAULT_SENTENCES * 18, head_silence=12.0, tail_silence=12.0,
+                                       noise_dbfs=-50, video=False, extension="m4a"))
+
+    bounds = speech_bounds(lecture.path, lecture.duration, enough_speech_s=30.0)
+
+    assert bounds.spans[0][0] == pytest.approx(lecture.speech_start, abs=BOUND_TOLERANCE_S)
+    assert bounds.spans[-1][1] == pytest.approx(lecture.speech_end, abs=BOUND_TOLERANCE_S)
+    assert bounds.analysed_s < lecture.duration / 2
+    assert bounds.speech_seconds == pytest.approx(lecture_speech(lecture), rel=0.25)
+
+
+def test_too_little_speech_heard_at_the_ends_reads_the_head_on_until_there_is_enough() -> None:
+    lecture = make_lecture(LONG_SILENCES)
+    quick = speech_bounds(lecture.path, lecture.duration, enough_speech_s=1.0)
+
+    bounds = speech_bounds(lecture.path, lecture.duration, enough_speech_s=40.0)
+
+    assert bounds.analysed_s > quick.analysed_s  # read on past the first speech
+    assert bounds.spans[0][0] == pytest.approx(lecture.speech_start, abs=BOUND_TOLERANCE_S)
+    assert bounds.spans[-1][1] == pytest.approx(lecture.speech_end, abs=BOUND_TOLERANCE_S)
+    assert sum(end - start for start, end in bounds.spans) >= 40.0 - 2.0  # heard, not extrapolated
+    assert bounds.speech_seconds == pytest.approx(lecture_speech(lecture), rel=0.2)
