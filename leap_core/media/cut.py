@@ -47,10 +47,11 @@ END_SLACK_S = 0.25
 whole: 2 to 6 frames of silence a viewer does not miss, against a GOP decode per span."""
 """Heads are at most one GOP per cut, but pauses mode makes hundreds: ultrafast is three times quicker
 than veryfast, and a lower CRF buys back its quality. No B-frames: a head's last frame is its last."""
-ENCODE_WORKERS = 2
+ENCODE_WORKERS = {"h264": 2, "hevc": 1}
 """Pauses mode makes a head per cut; one decoder's frame threads left the second core partly idle, two
 decoders over two halves of the cut list keep both busy (heads of a 64-minute lecture: 37 s -> see
-bench/README.md)."""
+bench/README.md). x265 threads its own frames: a second HEVC decoder and encoder bought 4 % (pauses of a
+237-s 720p lecture, 6.16 s against 6.42 s) for 100 MiB (peak 353 against 251 MiB, over the 300 MB goal)."""
 AUDIO_ENCODER = {"acodec": "aac", "aac_coder": "fast", "audio_bitrate": "128k"}
 """The default AAC coder takes 3 s per 4 minutes of mono 16 kHz; `fast` halves that, audibly the same."""
 
@@ -285,10 +286,11 @@ def _encode_in_order(src: Path, info: MediaInfo, jobs: list[Encode], sink: Sink,
 
 
 def encode_all(src: Path, info: MediaInfo, jobs: list[Encode], sink: Sink, progress: Progress | None) -> None:
-    """Encode every job's frames: the jobs split into `ENCODE_WORKERS` runs of consecutive ones, each run
-    read by its own decoder in its own thread (PyAV decodes and x264 encodes without the GIL)."""
+    """Encode every job's frames: the jobs split into the codec's `ENCODE_WORKERS` runs of consecutive ones,
+    each run read by its own decoder in its own thread (PyAV decodes and x264 encodes without the GIL)."""
+    workers = ENCODE_WORKERS.get(info.video_codec or "", 1)
     ordered = sorted(jobs, key=lambda job: job.start)
-    size = max(1, -(-len(ordered) // ENCODE_WORKERS))
+    size = max(1, -(-len(ordered) // workers))
     parts = [ordered[at:at + size] for at in range(0, len(ordered), size)]
     finished = itertools.count(1)
 
@@ -297,7 +299,7 @@ def encode_all(src: Path, info: MediaInfo, jobs: list[Encode], sink: Sink, progr
         if progress is not None:
             progress(count / len(ordered))
 
-    with ThreadPoolExecutor(max_workers=ENCODE_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(_encode_in_order, src, info, part, sink, done) for part in parts]:
             future.result()
 
