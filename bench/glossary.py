@@ -8,7 +8,10 @@ guarded merge (`merge_hints`, then `apply_glossary`). False terms: the same voic
 any term (and the judging voices also fresh docstrings); every term in those transcripts is inserted.
 The matcher's thresholds were chosen on the TUNING voices with TUNING_TERMS; the JUDGING rows are other
 voices reading other terms. The glossaries carry `sounds_like` respellings written from the names'
-pronunciation before any judging transcript was looked at (JUDGING_SOUNDS).
+pronunciation before any judging transcript was looked at (JUDGING_SOUNDS). The FRESH rows (session 10)
+are a third set — terms, sentence frames, voices, term-free text and respellings all new — committed
+before any of it was decoded, since the JUDGING set had been looked at while the hint guard was tuned.
+`--sets` and `--models` pick the rows.
 
 False corrections: Python's own reference prose (`pydoc_data.topics` and the standard library's docstrings, no
 glossary term in them) cut into 20-word segments and corrected with all terms of both sets; every rewrite is false.
@@ -16,10 +19,12 @@ glossary term in them) cut into 20-word segments and corrected with all terms of
 
 from __future__ import annotations
 
+import argparse
 import ast
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.glossary_speech import (  # noqa: E402
+    FILLERS,
+    FRAMES,
+    FRESH_FRAMES,
+    FRESH_TERMS,
     JUDGING_TERMS,
     TUNING_TERMS,
     USES,
@@ -40,7 +49,7 @@ from leap_core.speech.glossary import Glossary, GlossaryTerm  # noqa: E402
 from leap_core.speech.glossary_hints import hotword_text, merge_hints  # noqa: E402
 from leap_core.speech.glossary_match import apply_glossary  # noqa: E402
 from leap_core.speech.transcript import Segment, Transcript  # noqa: E402
-from tests.fixtures.voices import JUDGING, TUNING, Voice  # noqa: E402
+from tests.fixtures.voices import GLOSSARY_FRESH, JUDGING, TUNING, Voice  # noqa: E402
 
 TUNING_SOUNDS = {
     "Dijkstra": ["dike stra"], "Kubernetes": ["cooper netties"], "PostgreSQL": ["post gres q l", "post gress"],
@@ -53,6 +62,12 @@ JUDGING_SOUNDS = {
     "memoization": ["memo ization"], "Prolog": ["pro log"],
 }
 """Respellings from how the names are said, fixed before the judging transcripts were read."""
+FRESH_SOUNDS = {
+    "Kruskal": ["crus kal"], "Karnaugh": ["car no"], "Voronoi": ["voro noy"], "Cholesky": ["ko lesky"],
+    "Viterbi": ["vit erbi"], "Nagle": ["nay gull"], "Heaviside": ["heavy side"], "Laplacian": ["la placian"],
+    "Memcached": ["mem cashed"], "Nginx": ["engine x"],
+}
+"""The third set's respellings, as a lecturer would write them, fixed before any of its speech was made."""
 READERS = len(TUNING) + len(JUDGING)
 """Each voice reads its own share of the term-free prose (bench.glossary_speech.term_free)."""
 
@@ -95,29 +110,59 @@ def _inserted(text: str, terms: tuple[str, ...]) -> int:
     return sum(occurrences(text, t) for t in terms)
 
 
-def speech_rows(model: str, voices: tuple[Voice, ...], terms: tuple[str, ...], sounds: dict[str, list[str]],
-                role: str, offset: int, fresh: bool) -> tuple[list[tuple[str, ...]], Tally]:
+def fresh_term_free(index: int, readers: int) -> list[str]:
+    """The third set's term-free speech: its own frames around ordinary topics, then package docstrings."""
+    frames = " ".join(FRESH_FRAMES[(i + index) % len(FRESH_FRAMES)].format(t=FILLERS[(i * 3 + index) % len(FILLERS)])
+                      for i in range(24))
+    return [frames, fresh_free(index, readers, pattern="*/*.py")]
+
+
+@dataclass(frozen=True)
+class SpeechSet:
+    """One row group of the table: who reads which terms in which frames, and what they read without terms."""
+
+    role: str
+    voices: tuple[Voice, ...]
+    terms: tuple[str, ...]
+    sounds: dict[str, list[str]]
+    frames: tuple[str, ...]
+    free: Callable[[int], list[str]]
+    """Voice number -> the term-free texts that voice reads."""
+
+
+SETS = {
+    "tuning": SpeechSet("tuning", TUNING, TUNING_TERMS, TUNING_SOUNDS, FRAMES,
+                        lambda n: [term_free(n, READERS)]),
+    "judging": SpeechSet("judging", JUDGING, JUDGING_TERMS, JUDGING_SOUNDS, FRAMES,
+                         lambda n: [term_free(len(TUNING) + n, READERS), fresh_free(n, len(JUDGING))]),
+    "fresh": SpeechSet("fresh", GLOSSARY_FRESH, FRESH_TERMS, FRESH_SOUNDS, FRESH_FRAMES,
+                       lambda n: fresh_term_free(n, len(GLOSSARY_FRESH))),
+}
+
+
+def speech_rows(model: str, group: SpeechSet) -> tuple[list[tuple[str, ...]], Tally]:
     rows = []
     tally = Tally()
-    every = glossary(terms, sounds)
+    every = glossary(group.terms, group.sounds)
     hint = hotword_text(every)
-    for n, voice in enumerate(voices):
-        plain, _ = transcript(voice, terms, model)
-        hinted, _ = transcript(voice, terms, model, hint)
+    terms = group.terms
+    for n, voice in enumerate(group.voices):
+        plain, _ = transcript(voice, terms, model, frames=group.frames)
+        hinted, _ = transcript(voice, terms, model, hint, frames=group.frames)
         right_counts = [right(t.text, terms)[0] for t in _versions(plain, hinted, every)]
         total = USES * len(terms)
         tally.add_right(right_counts, total)
-        free = [term_free(offset + n, READERS)] + ([fresh_free(n, len(voices))] if fresh else [])
+        free = group.free(n)
         inserted = [0, 0, 0]
         for text in free:
             versions = _versions(decoded(voice, text, model), decoded(voice, text, model, hint), every)
             inserted = [a + _inserted(t.text, terms) for a, t in zip(inserted, versions[1:], strict=True)]
         words = sum(len(t.split()) for t in free)
         tally.add_inserted(inserted, words)
-        rows.append((role, model, voice.name, *(f"{r / total:.0%}" for r in right_counts),
+        rows.append((group.role, model, voice.name, *(f"{r / total:.0%}" for r in right_counts),
                      *(str(i) for i in inserted), str(words)))
     t = tally
-    rows.append((role, model, "**all**", *(f"{r / t.total:.1%}" for r in t.right),
+    rows.append((group.role, model, "**all**", *(f"{r / t.total:.1%}" for r in t.right),
                  *(f"{i} ({i / t.words * 10_000:.1f})" for i in t.inserted), str(t.words)))
     return rows, t
 
@@ -146,15 +191,19 @@ def prose() -> Transcript:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    args = parser.parse_args()
     print("| set | model | voice | right, as decoded (reference) | corrected | hinted, unguarded | "
           "**guarded (LEAP)** | false terms: corrected | unguarded | **guarded** | term-free words |")
     print("| --- " * 11 + "|")
-    for model in MODELS:
-        for row in (speech_rows(model, TUNING, TUNING_TERMS, TUNING_SOUNDS, "tuning", 0, False)[0]
-                    + speech_rows(model, JUDGING, JUDGING_TERMS, JUDGING_SOUNDS, "judging", len(TUNING), True)[0]):
-            print("| " + " | ".join(row) + " |", flush=True)
+    for model in args.models:
+        for name in args.sets:
+            for row in speech_rows(model, SETS[name])[0]:
+                print("| " + " | ".join(row) + " |", flush=True)
     text = prose()
-    every = glossary(TUNING_TERMS + JUDGING_TERMS, {**TUNING_SOUNDS, **JUDGING_SOUNDS})
+    every = glossary(TUNING_TERMS + JUDGING_TERMS + FRESH_TERMS, {**TUNING_SOUNDS, **JUDGING_SOUNDS, **FRESH_SOUNDS})
     started = time.perf_counter()
     _, report = apply_glossary(text, every)
     elapsed = time.perf_counter() - started

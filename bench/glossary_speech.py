@@ -37,7 +37,15 @@ JUDGING_TERMS = (
     "Paxos", "Raft", "Lamport", "Byzantine", "memoization", "Hoare", "Karatsuba", "Chebyshev", "Minkowski",
     "Prolog", "Erlang", "Ethernet", "Kerberos", "Hadoop", "Dirichlet",
 )
-"""A different set, never looked at while tuning: the ≥ 90 % figure is measured on these."""
+"""A different set, never looked at while tuning the spelling matcher; the hint guard's probability bar was
+then set after a probe of its term-free speech, so it is not fully blind (bench/README)."""
+FRESH_TERMS = (
+    "Kruskal", "Karnaugh", "Voronoi", "Cholesky", "Viterbi", "Nagle", "Hamming", "Fourier", "Heaviside",
+    "Laplacian", "Memcached", "Nginx", "Kafka", "Ansible", "Cassandra",
+)
+"""The third set (session 10), with its own frames, voices (tests.fixtures.voices.GLOSSARY_FRESH) and
+term-free text, written down and committed before any of it was synthesised or decoded: the ≥ 90 %
+figure is judged here."""
 
 FRAMES = (
     "Today we start with {t}, which shows up in almost every exam.",
@@ -55,12 +63,27 @@ FRAMES = (
 )
 """Varied on purpose: the same sentence repeated inside one 30 s window trips the hallucination filter
 (compression ratio), which would measure the filter instead of the glossary."""
+FRESH_FRAMES = (
+    "The textbook introduces {t} in its fourth chapter.",
+    "If you only remember one thing today, make it {t}.",
+    "My colleague gave a whole seminar about {t} last spring.",
+    "We will need {t} again when we talk about performance.",
+    "Write down {t} and put a star next to it.",
+    "A typical interview question asks about {t}.",
+    "The lab machines already have {t} installed for you.",
+    "Think of {t} as a tool rather than a rule.",
+    "The assignment deadline for {t} is next Friday.",
+    "Some of you asked me about {t} during office hours.",
+    "Our guest speaker worked on {t} for many years.",
+    "The diagram on the right shows {t} in action.",
+)
+"""The third set's own sentence frames: none of FRAMES, so nothing about them was seen while tuning."""
 USES = 3
 
 
-def sentences(terms: tuple[str, ...]) -> list[str]:
+def sentences(terms: tuple[str, ...], frames: tuple[str, ...] = FRAMES) -> list[str]:
     """Each term three times, in three different frames; neighbouring sentences never share a frame."""
-    return [FRAMES[(i + 5 * use) % len(FRAMES)].format(t=term)
+    return [frames[(i + 5 * use) % len(frames)].format(t=term)
             for use in range(USES) for i, term in enumerate(terms)]
 
 
@@ -93,10 +116,11 @@ def term_free(index: int, readers: int) -> str:
     return " ".join(mixed)
 
 
-def fresh_free(index: int, readers: int, words: int = 750) -> str:
-    """About `words` words of standard-library docstrings for reader `index`: held out from the hint guard."""
+def fresh_free(index: int, readers: int, words: int = 750, pattern: str = "*.py") -> str:
+    """About `words` words of standard-library docstrings for reader `index`: held out from the hint guard.
+    `pattern` picks the modules: the top level ("*.py"), or the packages ("*/*.py", the third set's)."""
     sentences_: list[str] = []
-    for path in sorted(Path(ast.__file__).parent.glob("*.py")):
+    for path in sorted(Path(ast.__file__).parent.glob(pattern)):
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"))
         except (SyntaxError, UnicodeDecodeError):
@@ -112,9 +136,9 @@ def fresh_free(index: int, readers: int, words: int = 750) -> str:
 
 
 def transcript(voice: Voice, terms: tuple[str, ...], model: str = "tiny.en",
-               hotwords: str | None = None) -> tuple[Transcript, str]:
+               hotwords: str | None = None, frames: tuple[str, ...] = FRAMES) -> tuple[Transcript, str]:
     """The local backend's transcript of `voice` reading sentences with `terms`, and the text it read."""
-    text = " ".join(sentences(terms))
+    text = " ".join(sentences(terms, frames))
     return decoded(voice, text, model, hotwords), text
 
 
