@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.glossary_speech import (  # noqa: E402
     FILLERS,
+    FOURTH_FRAMES,
+    FOURTH_TERMS,
     FRAMES,
     FRESH_FRAMES,
     FRESH_TERMS,
@@ -49,7 +51,7 @@ from leap_core.speech.glossary import Glossary, GlossaryTerm  # noqa: E402
 from leap_core.speech.glossary_hints import hotword_text, merge_hints  # noqa: E402
 from leap_core.speech.glossary_match import apply_glossary  # noqa: E402
 from leap_core.speech.transcript import Segment, Transcript  # noqa: E402
-from tests.fixtures.voices import GLOSSARY_FRESH, JUDGING, TUNING, Voice  # noqa: E402
+from tests.fixtures.voices import GLOSSARY_FOURTH, GLOSSARY_FRESH, JUDGING, TUNING, Voice  # noqa: E402
 
 TUNING_SOUNDS = {
     "Dijkstra": ["dike stra"], "Kubernetes": ["cooper netties"], "PostgreSQL": ["post gres q l", "post gress"],
@@ -68,6 +70,11 @@ FRESH_SOUNDS = {
     "Memcached": ["mem cashed"], "Nginx": ["engine x"],
 }
 """The third set's respellings, as a lecturer would write them, fixed before any of its speech was made."""
+FOURTH_SOUNDS = {
+    "Rijndael": ["rain dahl"], "Dantzig": ["dant sig"], "Kademlia": ["ka dem lia"], "Bresenham": ["bresen ham"],
+    "Amdahl": ["am dahl"], "Tukey": ["too key"], "Redis": ["red iss"],
+}
+"""The fourth set's respellings, fixed before any of its speech was made."""
 READERS = len(TUNING) + len(JUDGING)
 """Each voice reads its own share of the term-free prose (bench.glossary_speech.term_free)."""
 
@@ -110,11 +117,11 @@ def _inserted(text: str, terms: tuple[str, ...]) -> int:
     return sum(occurrences(text, t) for t in terms)
 
 
-def fresh_term_free(index: int, readers: int) -> list[str]:
-    """The third set's term-free speech: its own frames around ordinary topics, then package docstrings."""
-    frames = " ".join(FRESH_FRAMES[(i + index) % len(FRESH_FRAMES)].format(t=FILLERS[(i * 3 + index) % len(FILLERS)])
+def framed_term_free(frames: tuple[str, ...], index: int, readers: int, pattern: str) -> list[str]:
+    """A later set's term-free speech: its own frames around ordinary topics, then docstrings of `pattern`."""
+    framed = " ".join(frames[(i + index) % len(frames)].format(t=FILLERS[(i * 3 + index) % len(FILLERS)])
                       for i in range(24))
-    return [frames, fresh_free(index, readers, pattern="*/*.py")]
+    return [framed, fresh_free(index, readers, pattern=pattern)]
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,9 @@ SETS = {
     "judging": SpeechSet("judging", JUDGING, JUDGING_TERMS, JUDGING_SOUNDS, FRAMES,
                          lambda n: [term_free(len(TUNING) + n, READERS), fresh_free(n, len(JUDGING))]),
     "fresh": SpeechSet("fresh", GLOSSARY_FRESH, FRESH_TERMS, FRESH_SOUNDS, FRESH_FRAMES,
-                       lambda n: fresh_term_free(n, len(GLOSSARY_FRESH))),
+                       lambda n: framed_term_free(FRESH_FRAMES, n, len(GLOSSARY_FRESH), "*/*.py")),
+    "fourth": SpeechSet("fourth", GLOSSARY_FOURTH, FOURTH_TERMS, FOURTH_SOUNDS, FOURTH_FRAMES,
+                        lambda n: framed_term_free(FOURTH_FRAMES, n, len(GLOSSARY_FOURTH), "*/*/*.py")),
 }
 
 

@@ -78,6 +78,26 @@ FRESH_FRAMES = (
     "The diagram on the right shows {t} in action.",
 )
 """The third set's own sentence frames: none of FRAMES, so nothing about them was seen while tuning."""
+FOURTH_TERMS = (
+    "Amdahl", "Dekker", "Tukey", "Dantzig", "Hopcroft", "Bresenham", "Rijndael", "Kademlia", "Mandelbrot",
+    "Gustafson", "Lisp", "Fortran", "Docker", "Redis", "Grafana",
+)
+"""The fourth set (session 10), written down before any of it was decoded and after the third set's
+figure had shown the hint guard too strict: the guard's change is judged here, not on the third set."""
+FOURTH_FRAMES = (
+    "Before the quiz, revise what we said about {t}.",
+    "The second half of the lecture is mostly about {t}.",
+    "You will find {t} in the appendix of the notes.",
+    "A common mistake is to forget {t} entirely.",
+    "Next week's reading explains {t} in more depth.",
+    "The example on the handout uses {t} twice.",
+    "I first learned about {t} as a student myself.",
+    "Compare {t} with the method from last week.",
+    "The exam usually has one question on {t}.",
+    "Let me draw a picture of {t} for you.",
+    "People in industry talk about {t} all the time.",
+    "Keep {t} in mind for the group project.",
+)
 USES = 3
 
 
