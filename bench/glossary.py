@@ -14,7 +14,7 @@ before any of it was decoded, since the JUDGING set had been looked at while the
 `--sets` and `--models` pick the rows.
 
 False corrections: Python's own reference prose (`pydoc_data.topics` and the standard library's docstrings, no
-glossary term in them) cut into 20-word segments and corrected with all terms of both sets; every rewrite is false.
+glossary term in them) cut into 20-word segments and corrected with all terms of every set; every rewrite is false.
 """
 
 from __future__ import annotations
@@ -152,9 +152,9 @@ SETS = {
 def speech_rows(model: str, group: SpeechSet) -> tuple[list[tuple[str, ...]], Tally]:
     rows = []
     tally = Tally()
-    every = glossary(group.terms, group.sounds)
-    hint = hotword_text(every)
     terms = group.terms
+    every = glossary(terms, group.sounds)
+    hint = hotword_text(every)
     for n, voice in enumerate(group.voices):
         plain, _ = transcript(voice, terms, model, frames=group.frames)
         hinted, _ = transcript(voice, terms, model, hint, frames=group.frames)
@@ -212,7 +212,8 @@ def main() -> None:
             for row in speech_rows(model, SETS[name])[0]:
                 print("| " + " | ".join(row) + " |", flush=True)
     text = prose()
-    every = glossary(TUNING_TERMS + JUDGING_TERMS + FRESH_TERMS, {**TUNING_SOUNDS, **JUDGING_SOUNDS, **FRESH_SOUNDS})
+    every = glossary(tuple(t for group in SETS.values() for t in group.terms),
+                     {k: v for group in SETS.values() for k, v in group.sounds.items()})
     started = time.perf_counter()
     _, report = apply_glossary(text, every)
     elapsed = time.perf_counter() - started

@@ -45,11 +45,15 @@ print(storage.claim_concurrency_slot("media", run_id, "trim").is_claimed)
 """
 
 
+def start_claimer(base: Path, with_leap: bool, run_id: str) -> subprocess.Popen[str]:
+    """One claimer process; it waits for `base/go` before claiming."""
+    mode = "leap" if with_leap else "dagster"
+    return subprocess.Popen([sys.executable, "-c", CLAIMER, str(base), mode, run_id], stdout=subprocess.PIPE, text=True)
+
+
 def claim_together(base: Path, with_leap: bool, runs: int = 2) -> list[bool]:
     """Start `runs` claimer processes, let them claim at once, and return whether each got a slot."""
-    mode = "leap" if with_leap else "dagster"
-    processes = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(base), mode, f"run-{i}"],
-                                  stdout=subprocess.PIPE, text=True) for i in range(runs)]
+    processes = [start_claimer(base, with_leap, f"run-{i}") for i in range(runs)]
     while len(list(base.glob("ready-*"))) < runs:
         assert all(p.poll() is None for p in processes), "a claimer died before claiming"
         time.sleep(0.05)
@@ -78,8 +82,7 @@ def test_with_leap_installed_only_one_of_three_simultaneous_claims_gets_the_slot
 
 def test_a_claim_waits_while_another_process_holds_the_pool_lock(one_slot: Path) -> None:
     with FileLock(str(one_slot / LOCK_FILE)):
-        claimer = subprocess.Popen([sys.executable, "-c", CLAIMER, str(one_slot), "leap", "run-0"],
-                                   stdout=subprocess.PIPE, text=True)
+        claimer = start_claimer(one_slot, with_leap=True, run_id="run-0")
         (one_slot / "go").touch()
         while not (one_slot / "ready-run-0").exists():
             time.sleep(0.05)
