@@ -7,6 +7,7 @@ interleaving CI met once in about 15 runs (tests/dagster/test_pools.py) happens 
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -91,3 +92,17 @@ def test_a_claim_waits_while_another_process_holds_the_pool_lock(one_slot: Path)
         assert claimer.poll() is None and storage.get_concurrency_info("media").claimed_slots == []
     assert claimer.communicate(timeout=60)[0].strip() == "True"
     assert len(storage.get_concurrency_info("media").claimed_slots) == 1
+
+
+def test_a_process_killed_while_holding_the_pool_lock_does_not_wedge_the_pool(one_slot: Path) -> None:
+    """SIGKILL mid-claim: the OS drops the flock with the process, so the next claim goes through."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
+        "print('held', flush=True); time.sleep(600)"), str(one_slot / LOCK_FILE)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=10)
+
+    claimer = start_claimer(one_slot, with_leap=True, run_id="run-0")
+    (one_slot / "go").touch()
+    assert claimer.communicate(timeout=60)[0].strip() == "True"
