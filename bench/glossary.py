@@ -11,6 +11,8 @@ voices reading other terms. The glossaries carry `sounds_like` respellings writt
 pronunciation before any judging transcript was looked at (JUDGING_SOUNDS). The FRESH rows (session 10)
 are a third set — terms, sentence frames, voices, term-free text and respellings all new — committed
 before any of it was decoded, since the JUDGING set had been looked at while the hint guard was tuned.
+The FOURTH and FIFTH sets (sessions 10 and 11) were each committed the same way before any of their speech
+was made, the fifth before any change to the guard was tried on the first four.
 `--sets` and `--models` pick the rows.
 
 False corrections: Python's own reference prose (`pydoc_data.topics` and the standard library's docstrings, no
@@ -32,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.glossary_speech import (  # noqa: E402
+    FIFTH_FRAMES,
+    FIFTH_TERMS,
     FILLERS,
     FOURTH_FRAMES,
     FOURTH_TERMS,
@@ -51,7 +55,7 @@ from leap_core.speech.glossary import Glossary, GlossaryTerm  # noqa: E402
 from leap_core.speech.glossary_hints import hotword_text, merge_hints  # noqa: E402
 from leap_core.speech.glossary_match import apply_glossary  # noqa: E402
 from leap_core.speech.transcript import Segment, Transcript  # noqa: E402
-from tests.fixtures.voices import GLOSSARY_FOURTH, GLOSSARY_FRESH, JUDGING, TUNING, Voice  # noqa: E402
+from tests.fixtures.voices import GLOSSARY_FIFTH, GLOSSARY_FOURTH, GLOSSARY_FRESH, JUDGING, TUNING, Voice  # noqa: E402
 
 TUNING_SOUNDS = {
     "Dijkstra": ["dike stra"], "Kubernetes": ["cooper netties"], "PostgreSQL": ["post gres q l", "post gress"],
@@ -75,6 +79,11 @@ FOURTH_SOUNDS = {
     "Amdahl": ["am dahl"], "Tukey": ["too key"], "Redis": ["red iss"],
 }
 """The fourth set's respellings, fixed before any of its speech was made."""
+FIFTH_SOUNDS = {
+    "Knuth": ["ka nooth"], "Cauchy": ["co shee"], "Riemann": ["ree mahn"], "Ackermann": ["acker man"],
+    "Nakamoto": ["naka moto"], "Tanenbaum": ["tannen baum"], "Jacobian": ["ja co bian"],
+}
+"""The fifth set's respellings, fixed before any of its speech was made."""
 READERS = len(TUNING) + len(JUDGING)
 """Each voice reads its own share of the term-free prose (bench.glossary_speech.term_free)."""
 
@@ -146,6 +155,8 @@ SETS = {
                        lambda n: framed_term_free(FRESH_FRAMES, n, len(GLOSSARY_FRESH), "*/*.py")),
     "fourth": SpeechSet("fourth", GLOSSARY_FOURTH, FOURTH_TERMS, FOURTH_SOUNDS, FOURTH_FRAMES,
                         lambda n: framed_term_free(FOURTH_FRAMES, n, len(GLOSSARY_FOURTH), "*/*/*.py")),
+    "fifth": SpeechSet("fifth", GLOSSARY_FIFTH, FIFTH_TERMS, FIFTH_SOUNDS, FIFTH_FRAMES,
+                       lambda n: framed_term_free(FIFTH_FRAMES, n, len(GLOSSARY_FIFTH), "*/*/*/*.py")),
 }
 
 

@@ -98,6 +98,28 @@ FOURTH_FRAMES = (
     "People in industry talk about {t} all the time.",
     "Keep {t} in mind for the group project.",
 )
+FIFTH_TERMS = (
+    "Knuth", "Markov", "Jacobian", "Riemann", "Cauchy", "Bellman", "Ackermann", "Hilbert", "Euclid",
+    "Kotlin", "Terraform", "Nakamoto", "Tanenbaum", "Wireshark", "Hamiltonian",
+)
+"""The fifth set (session 11), written down and committed before any of it was synthesised or decoded, and
+before any change to the hint guard was tried: a guard changed after looking at the first four sets is
+judged here."""
+FIFTH_FRAMES = (
+    "Halfway through the course we finally reach {t}.",
+    "The homework solutions mention {t} in the last part.",
+    "Nobody expects {t} to be this simple at first.",
+    "We spent the whole tutorial on {t} last time.",
+    "There is a famous paper that starts with {t}.",
+    "Try to explain {t} to a friend in one minute.",
+    "The slides from the morning session cover {t}.",
+    "In the lab you will use {t} on real data.",
+    "Historically {t} came before most of what we study.",
+    "Put a question mark wherever {t} confuses you.",
+    "The best summary of {t} is on page twelve.",
+    "Tomorrow the teaching assistant will go over {t}.",
+)
+"""The fifth set's own frames: none of the earlier sets' frames."""
 USES = 3
 
 
