@@ -81,15 +81,24 @@ def recordings_of(leap: Leap, user_id: str) -> int:
                    or 0)
 
 
+def one_meeting(api: UserAPI, server: FakeHTTPServer, name: str = "zoom") -> tuple[str, bytes]:
+    """A Zoom source of `api`'s with one finished meeting: the source id and its `recording.completed` body."""
+    zoom = FakeZoom(server)
+    meeting = zoom.add_meeting("Algebra 1", RECENTLY)
+    return zoom_source(api, zoom, name), completed(zoom, meeting)
+
+
+def deliver(receiver: str, source_id: str, body: bytes) -> httpx.Response:
+    """One signed delivery, as Zoom posts it."""
+    return httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body))
+
+
 def test_a_signed_recording_completed_registers_once_and_the_sync_does_not_repeat_it(
     connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str  # noqa: F811
 ) -> None:
-    zoom = FakeZoom(server)
-    meeting = zoom.add_meeting("Algebra 1", RECENTLY)
-    source_id = zoom_source(alice, zoom)
-    body = completed(zoom, meeting)
+    source_id, body = one_meeting(alice, server)
 
-    first = httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body))
+    first = deliver(receiver, source_id, body)
     again = httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body, datetime.now(UTC)
                                                                                     + timedelta(seconds=1)))
 
@@ -113,13 +122,10 @@ def registered_once(leap: Leap, api: UserAPI) -> str:
 def test_a_push_for_a_file_the_sync_already_registered_answers_200_and_registers_nothing(
     connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str  # noqa: F811
 ) -> None:
-    zoom = FakeZoom(server)
-    meeting = zoom.add_meeting("Algebra 1", RECENTLY)
-    source_id = zoom_source(alice, zoom)
+    source_id, body = one_meeting(alice, server)
     assert alice.sources_api.sync("zoom")[0]["registered"] == 1
-    body = completed(zoom, meeting)
 
-    answer = httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body))
+    answer = deliver(receiver, source_id, body)
 
     assert answer.status_code == 200
     assert (answer.json()["status"], answer.json()["registered"]) == ("duplicate", 0)
@@ -129,17 +135,14 @@ def test_a_push_for_a_file_the_sync_already_registered_answers_200_and_registers
 def test_a_push_landing_between_the_syncs_check_and_insert_registers_once_and_the_tick_carries_on(
     connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str, tmp_path: Path  # noqa: F811
 ) -> None:
-    zoom = FakeZoom(server)
-    meeting = zoom.add_meeting("Algebra 1", RECENTLY)
-    source_id = zoom_source(alice, zoom, "campus-zoom")
+    source_id, body = one_meeting(alice, server, "campus-zoom")
     inbox = tmp_path / "inbox"  # listed after the Zoom source in the same tick (sources go by name)
     alice.add_local_source("inbox", inbox)
     (inbox / "talk.mp4").write_bytes(b"x" * 100)
-    body = completed(zoom, meeting)
     answers: list[httpx.Response] = []
 
     def push() -> None:
-        answers.append(httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body)))
+        answers.append(deliver(receiver, source_id, body))
 
     with between_check_and_insert(connected.db.engine, push) as race:
         summaries = {s["source"]: s for s in alice.sources_api.sync()}
@@ -159,14 +162,11 @@ def test_a_push_landing_between_the_syncs_check_and_insert_registers_once_and_th
 def test_a_sync_landing_between_the_pushs_check_and_insert_leaves_the_push_a_200_duplicate(
     connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str  # noqa: F811
 ) -> None:
-    zoom = FakeZoom(server)
-    meeting = zoom.add_meeting("Algebra 1", RECENTLY)
-    source_id = zoom_source(alice, zoom)
-    body = completed(zoom, meeting)
+    source_id, body = one_meeting(alice, server)
     synced: list[dict[str, Any]] = []
 
     with between_check_and_insert(connected.db.engine, lambda: synced.extend(alice.sources_api.sync("zoom"))) as race:
-        answer = httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body))
+        answer = deliver(receiver, source_id, body)
 
     assert race.ran and not race.errors
     assert (synced[0]["registered"], synced[0]["error"]) == (1, None)
