@@ -13,6 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -100,18 +101,24 @@ def register(
     file: SourceFile,
     observed_at: datetime | None = None,
     revision: int = 1,
-) -> Recording:
+) -> Recording | None:
     """A new file from a source becomes a recording (INITIALIZED, or PENDING_SOURCE while incomplete).
 
     `observed_at` is when the sync saw the file as it is now (the intake window starts there);
     `revision` above 1 means the file replaces content already taken under the same file id.
+
+    None when that file and revision is already registered: the webhook and the sync can both see a new
+    file as unknown and register it at once, and the unique key decides. The quota reservation comes
+    first, as for every usage writer: on PostgreSQL it takes the user's usage lock, so two registrations
+    of one user queue there instead of deadlocking on each other's inserts; the loser gives it back.
     """
-    usage.reserve_recording(session, user.id, file.size or 0, effective_quotas(session, user.id), actor=actor)
+    reservation = usage.reserve_recording(session, user.id, file.size or 0, effective_quotas(session, user.id),
+                                          actor=actor)
     recording_id = new_ulid()
     recorded_at = file.recorded_at or datetime.now(UTC)
     title = PurePath(file.name).stem or file.name
     status = RecordingStatus.INITIALIZED if file.complete else RecordingStatus.PENDING_SOURCE
-    recording = Recording(
+    recording = _insert_once(session, dict(
         id=recording_id,
         user_id=user.id,
         source_id=source.id,
@@ -130,9 +137,10 @@ def register(
         status=status,
         duration_s=file.duration_s,
         storage_bytes=file.size or 0,  # reserved against the quota above; settled as stages write files
-    )
-    session.add(recording)
-    session.flush()  # the targets' foreign key needs the row first (no ORM relationship orders them)
+    ))
+    if recording is None:  # a concurrent sync or webhook registered this file first: nothing new here
+        usage.release_recording(session, user.id, reservation, file.size or 0)
+        return None
     for platform in (template.targets if template else []):
         session.add(OutputTarget(recording_id=recording_id, platform=platform))
     audit.record(
@@ -143,6 +151,21 @@ def register(
     if status is RecordingStatus.INITIALIZED and template is not None and template.process_on_arrival:
         request_run(session, recording, DOWNLOAD.name, "arrival", actor)
     return recording
+
+
+def _insert_once(session: Session, values: dict[str, Any]) -> Recording | None:
+    """INSERT … ON CONFLICT (source_id, source_file_id, source_revision) DO NOTHING RETURNING the row.
+
+    Rather than a flush in a savepoint that catches IntegrityError: only this key's conflict is absorbed
+    (any other violation still raises), and nothing rests on pysqlite opening its transaction late (a
+    savepoint before the first write is the outermost one, and commits when released). On PostgreSQL an
+    insert that meets a concurrent, uncommitted one waits for its commit, then does nothing.
+    """
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (module.insert(Recording).values(values)
+            .on_conflict_do_nothing(index_elements=["source_id", "source_file_id", "source_revision"])
+            .returning(Recording))
+    return session.scalars(stmt).one_or_none()
 
 
 def promote_pending(session: Session, actor: Actor, recording: Recording, template: Template | None) -> None:

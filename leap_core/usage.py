@@ -139,6 +139,17 @@ def reserve_recording(
     return usage
 
 
+def release_recording(session: Session, user_id: str, reservation: Usage, size_bytes: int) -> None:
+    """Undo `reserve_recording` in the same transaction (which still holds the usage lock): the file turned
+    out to be registered already, by a webhook or sync that won the race, so nothing new was counted."""
+    session.execute(
+        update(QuotaUsage)
+        .where(QuotaUsage.user_id == user_id, QuotaUsage.period == reservation.period)
+        .values(recordings_count=QuotaUsage.recordings_count - 1, storage_bytes=QuotaUsage.storage_bytes - size_bytes)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _refusal(current: Usage, size_bytes: int, quotas: EffectiveQuotas) -> QuotaExceededError:
     """Which limit stopped the reservation, said with the numbers a user can act on."""
     limit = quotas.max_recordings_per_month

@@ -345,6 +345,8 @@ def _register_new(
         except QuotaExceededError:  # refused (and audited) before anything was written; the rest would be too
             summary.over_quota += len(new_files) - position
             return
+        if recording is None:  # a concurrent webhook or sync registered it since `known` was read
+            continue
         summary.registered.append(recording.partition_key)
         if previous is not None:
             summary.changed.append(recording.partition_key)
@@ -358,7 +360,8 @@ def _register_new(
 def register_pushed(session: Session, actor: Actor, source: Source, files: Sequence[SourceFile]) -> SyncSummary:
     """Files a platform announced itself (Zoom's `recording.completed` webhook, parsed by
     `zoom_webhook.parse_recording_completed`) enter exactly as a sync would register them; a file the
-    sync already registered, or will list later, is the same file id and is registered once."""
+    sync already registered, or will list later, is the same file id and is registered once, even when
+    both register it at the same moment (`recordings.register` lets the unique key decide)."""
     summary = SyncSummary(source.id, source.name, listed=len(files))
     known = _known_file_ids(session, source.id, [f.file_id for f in files])
     user_templates = list(session.scalars(select(Template).where(Template.user_id == source.user_id)))

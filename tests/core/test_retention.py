@@ -1,7 +1,7 @@
 """Retention in the core: archive keeps the outputs in the database and frees the files; restore brings them back.
 
 Runs on SQLite and PostgreSQL. The partition side (the launcher removing and re-adding it) is covered on a
-real Dagster instance in tests/dagster/test_retention.py.
+real Dagster instance in tests/dagster/test_retention.py. The last tests go through the real `leap` command.
 """
 
 from __future__ import annotations
@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from leap_core import launcher, retention, usage
 from leap_core.api import UserAPI
-from leap_core.db.models import AuditLog, Recording, RecordingArchive, RunRequest
+from leap_core.cli import context
+from leap_core.db.models import AuditLog, OutputTarget, Recording, RecordingArchive, RunRequest
 from leap_core.db.types import utcnow
 from leap_core.errors import NotFoundError, ValidationError
-from leap_core.states import RecordingStatus
+from leap_core.states import RecordingStatus, TargetStatus
 from leap_core.storage import recording_files
 from tests.support.builders import add_inbox, force_status, register_many
+from tests.support.cli import leap as run_leap
 
 SRT = "1\n00:00:00,000 --> 00:00:02,000\nЛекция о транзакциях\n"
 
@@ -200,3 +203,85 @@ def test_a_launcher_tick_hands_dagster_a_bounded_batch_of_partition_removals_old
         rest = launcher.pending_deletions(session, limit=2)
     keys = [alice.recording(rid)["partition_key"] for rid in ids]
     assert [key for _, key in first] == keys[:2] and [key for _, key in rest] == keys[2:]
+
+
+# Through the `leap` command --------------------------------------------------------------------------
+
+YOUTUBE_URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+
+@pytest.fixture
+def as_alice(cli_env: Path, alice: UserAPI, monkeypatch: pytest.MonkeyPatch) -> UserAPI:
+    """The CLI acting as Alice, on the database and home her API fixture uses."""
+    monkeypatch.setenv("LEAP_ACTOR", alice.user.slug)
+    context.leap.cache_clear()
+    return alice
+
+
+def leap_json(*args: str) -> dict[str, Any]:
+    code, out, err = run_leap(*args, "--json")
+    assert (code, err) == (0, ""), err
+    value = json.loads(out)
+    assert isinstance(value, dict)
+    return value
+
+
+def test_leap_recordings_archive_and_restore_free_and_rewrite_the_files_and_ask_for_the_partition(
+    as_alice: UserAPI, published: tuple[str, Path]
+) -> None:
+    recording_id, folder = published
+    key = as_alice.recording(recording_id)["partition_key"]
+
+    archived = leap_json("recordings", "archive", recording_id)
+
+    assert archived["archived"] == [recording_id] and archived["not_eligible"] == {}
+    assert not folder.exists()
+    assert leap_json("recordings", "show", recording_id)["archived_at"] is not None
+    with as_alice.leap.db.session() as session:
+        assert [k for _, k in launcher.pending_deletions(session)] == [key]
+
+    restored = leap_json("recordings", "restore", recording_id)
+
+    assert restored == {"restored": [recording_id], "not_eligible": {}}
+    assert (folder / "subtitles.srt").read_text(encoding="utf-8") == SRT
+    assert json.loads((folder / "topics.json").read_text(encoding="utf-8"))["chapters"][0]["title"] == "Введение"
+    assert leap_json("recordings", "show", recording_id)["archived_at"] is None
+    with as_alice.leap.db.session() as session:
+        assert [k for _, k in launcher.pending_restores(session)] == [key]
+    assert leap_json("recordings", "restore", recording_id)["not_eligible"] == {recording_id: "not archived"}
+
+
+def test_an_archived_recording_keeps_its_published_links_and_audit_and_restore_keeps_them_too(
+    as_alice: UserAPI, published: tuple[str, Path]
+) -> None:
+    recording_id, _ = published
+    with as_alice.leap.db.session() as session:  # published as the YouTube stage leaves it
+        session.add(OutputTarget(recording_id=recording_id, platform="youtube", status=TargetStatus.UPLOADED,
+                                 video_id="dQw4w9WgXcQ", url=YOUTUBE_URL))
+    shown = leap_json("recordings", "show", recording_id)
+    audit_before = audit_of(as_alice, recording_id)
+
+    leap_json("recordings", "archive", recording_id)
+    while_archived = leap_json("recordings", "show", recording_id)
+    audit_archived = audit_of(as_alice, recording_id)
+    code, table, _ = run_leap("recordings", "show", recording_id)
+    leap_json("recordings", "restore", recording_id)
+    after_restore = leap_json("recordings", "show", recording_id)
+    audit_restored = audit_of(as_alice, recording_id)
+
+    youtube = next(t for t in shown["targets"] if t["platform"] == "youtube")
+    assert (youtube["status"], youtube["video_id"], youtube["url"]) == ("UPLOADED", "dQw4w9WgXcQ", YOUTUBE_URL)
+    assert while_archived["targets"] == after_restore["targets"] == shown["targets"]
+    assert code == 0 and YOUTUBE_URL in table  # what a person reads, not only the JSON
+    assert "recording.create" in [a["action"] for a in audit_before]
+    assert audit_archived[:len(audit_before)] == audit_before  # nothing earlier is dropped or rewritten
+    assert [a["action"] for a in audit_archived[len(audit_before):]] == ["recording.archive"]
+    assert audit_restored[:len(audit_archived)] == audit_archived
+    assert [a["action"] for a in audit_restored[len(audit_archived):]] == ["recording.restore"]
+
+
+def audit_of(api: UserAPI, recording_id: str) -> list[dict[str, object]]:
+    """The recording's audit rows, oldest first, with what each one said."""
+    with api.leap.db.session() as session:
+        rows = session.scalars(select(AuditLog).where(AuditLog.resource_id == recording_id).order_by(AuditLog.id))
+        return [{"id": r.id, "action": r.action, "result": r.result, "details": r.details} for r in rows]

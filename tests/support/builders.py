@@ -37,7 +37,9 @@ def register_many(api: UserAPI, count: int, *, complete: bool = True) -> list[st
             )
             for i in range(count)
         ]
-        return [r.id for r in made]
+        ids = [r.id for r in made if r is not None]
+        assert len(ids) == count  # fresh file ids: none can be registered already
+        return ids
 
 
 def force_status(api: UserAPI, ids: list[str], status: RecordingStatus, stage: str | None = None) -> None:

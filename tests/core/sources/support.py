@@ -1,11 +1,17 @@
-"""Helpers the source tests share: a settable clock, recorded retry waits, and secret-leak checks."""
+"""Helpers the source tests share: a settable clock, recorded retry waits, secret-leak checks, and a
+deterministic interleaving of two registrations."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
 
 from leap_core.sources.http import RetryPolicy
 
@@ -44,3 +50,44 @@ def assert_not_logged(caplog: pytest.LogCaptureFixture, *secrets: str) -> None:
         text = record.getMessage()
         for secret in secrets:
             assert secret not in text, f"{record.name} logged a secret"
+
+
+KNOWN_FILES_QUERY = "SELECT recordings.source_file_id"
+"""How `sync._known_file_ids` (the existence check before registering) starts: where a race is forced."""
+
+
+@dataclass
+class Interleaving:
+    ran: bool = False
+    errors: list[BaseException] = field(default_factory=list)
+
+
+@contextmanager
+def between_check_and_insert(engine: Engine, other: Callable[[], Any]) -> Iterator[Interleaving]:
+    """Right after the first existence check of a registration, run `other` to completion in a second
+    thread (its own connection and unit of work), then let the first registration go on.
+
+    This is the race of a webhook and a sync seeing the same new file, made deterministic: the first one
+    has checked ("not known") and is about to insert when the second one commits the same file.
+    """
+    outcome = Interleaving()
+    fired = threading.Lock()
+
+    def run_other() -> None:
+        try:
+            other()
+        except BaseException as exc:  # reported to the test, which asserts there is none
+            outcome.errors.append(exc)
+
+    def after(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().startswith(KNOWN_FILES_QUERY) and fired.acquire(blocking=False):
+            thread = threading.Thread(target=run_other)
+            thread.start()
+            thread.join(timeout=120)
+            outcome.ran = not thread.is_alive()
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield outcome
+    finally:
+        event.remove(engine, "after_cursor_execute", after)

@@ -1,8 +1,9 @@
 """The Zoom webhook receiver over real HTTP: uvicorn serving the app, httpx posting as Zoom would.
 
 Signed, replayed, stale, forged, oversized and cross-tenant requests; URL validation; the sync and the
-push registering one recording between them. Signatures are computed here from Zoom's documented
-recipe (HMAC-SHA256 of `v0:{timestamp}:{body}`), not through LEAP's helpers.
+push registering one recording between them, in either order and racing each other. Signatures are
+computed here from Zoom's documented recipe (HMAC-SHA256 of `v0:{timestamp}:{body}`), not through
+LEAP's helpers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +29,7 @@ from sqlalchemy import func, select
 from leap_core.api import Leap, UserAPI
 from leap_core.db.models import AuditLog, Recording, Source
 from leap_core.sources.webhook_app import create_app
+from tests.core.sources.support import between_check_and_insert
 from tests.core.sources.test_sync import RECENTLY, connected, store_credential  # noqa: F401 (fixture)
 from tests.fakes.http_server import FakeHTTPServer
 from tests.fakes.zoom import FakeZoom
@@ -78,15 +81,24 @@ def recordings_of(leap: Leap, user_id: str) -> int:
                    or 0)
 
 
+def one_meeting(api: UserAPI, server: FakeHTTPServer, name: str = "zoom") -> tuple[str, bytes]:
+    """A Zoom source of `api`'s with one finished meeting: the source id and its `recording.completed` body."""
+    zoom = FakeZoom(server)
+    meeting = zoom.add_meeting("Algebra 1", RECENTLY)
+    return zoom_source(api, zoom, name), completed(zoom, meeting)
+
+
+def deliver(receiver: str, source_id: str, body: bytes) -> httpx.Response:
+    """One signed delivery, as Zoom posts it."""
+    return httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body))
+
+
 def test_a_signed_recording_completed_registers_once_and_the_sync_does_not_repeat_it(
     connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str  # noqa: F811
 ) -> None:
-    zoom = FakeZoom(server)
-    meeting = zoom.add_meeting("Algebra 1", RECENTLY)
-    source_id = zoom_source(alice, zoom)
-    body = completed(zoom, meeting)
+    source_id, body = one_meeting(alice, server)
 
-    first = httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body))
+    first = deliver(receiver, source_id, body)
     again = httpx.post(f"{receiver}/zoom/{source_id}", content=body, headers=sign(body, datetime.now(UTC)
                                                                                     + timedelta(seconds=1)))
 
@@ -97,6 +109,70 @@ def test_a_signed_recording_completed_registers_once_and_the_sync_does_not_repea
     with connected.db.session() as session:
         origins = set(session.scalars(select(AuditLog.origin).where(AuditLog.action == "recording.create")))
     assert origins == {"webhook"}
+
+
+def registered_once(leap: Leap, api: UserAPI) -> str:
+    """The one recording of `api`'s user, counted once against the quota and audited once: its origin."""
+    assert recordings_of(leap, api.user_id) == 1
+    assert api.usage()["recordings_count"] == 1  # the loser of a race gives its reservation back
+    (created,) = api.activity(action="recording.create")
+    return str(created["origin"])
+
+
+def test_a_push_for_a_file_the_sync_already_registered_answers_200_and_registers_nothing(
+    connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str  # noqa: F811
+) -> None:
+    source_id, body = one_meeting(alice, server)
+    assert alice.sources_api.sync("zoom")[0]["registered"] == 1
+
+    answer = deliver(receiver, source_id, body)
+
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["registered"]) == ("duplicate", 0)
+    assert registered_once(connected, alice) == "api"  # the sync's (run through the API here)
+
+
+def test_a_push_landing_between_the_syncs_check_and_insert_registers_once_and_the_tick_carries_on(
+    connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str, tmp_path: Path  # noqa: F811
+) -> None:
+    source_id, body = one_meeting(alice, server, "campus-zoom")
+    inbox = tmp_path / "inbox"  # listed after the Zoom source in the same tick (sources go by name)
+    alice.add_local_source("inbox", inbox)
+    (inbox / "talk.mp4").write_bytes(b"x" * 100)
+    answers: list[httpx.Response] = []
+
+    def push() -> None:
+        answers.append(deliver(receiver, source_id, body))
+
+    with between_check_and_insert(connected.db.engine, push) as race:
+        summaries = {s["source"]: s for s in alice.sources_api.sync()}
+
+    assert race.ran and not race.errors
+    assert answers[0].status_code == 200 and answers[0].json()["status"] == "registered"
+    zoom_summary = summaries["campus-zoom"]
+    assert (zoom_summary["registered"], zoom_summary["error"]) == (0, None)  # it lost: already known
+    assert (summaries["inbox"]["registered"], summaries["inbox"]["error"]) == (1, None)
+    assert recordings_of(connected, alice.user_id) == 2
+    assert alice.usage()["recordings_count"] == 2
+    zoom_created = [a for a in alice.activity(action="recording.create") if a["details"]["source"] == "campus-zoom"]
+    assert [a["origin"] for a in zoom_created] == ["webhook"]
+    assert next(s for s in alice.sources() if s["name"] == "campus-zoom")["last_error"] is None
+
+
+def test_a_sync_landing_between_the_pushs_check_and_insert_leaves_the_push_a_200_duplicate(
+    connected: Leap, alice: UserAPI, server: FakeHTTPServer, receiver: str  # noqa: F811
+) -> None:
+    source_id, body = one_meeting(alice, server)
+    synced: list[dict[str, Any]] = []
+
+    with between_check_and_insert(connected.db.engine, lambda: synced.extend(alice.sources_api.sync("zoom"))) as race:
+        answer = deliver(receiver, source_id, body)
+
+    assert race.ran and not race.errors
+    assert (synced[0]["registered"], synced[0]["error"]) == (1, None)
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["registered"]) == ("duplicate", 0)
+    assert registered_once(connected, alice) == "api"
 
 
 def test_an_exact_replay_inside_the_window_is_answered_and_not_applied(
