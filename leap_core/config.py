@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     """Free space a stage leaves on its filesystem beyond its own estimate (`leap_core.disk`)."""
     pending_source_timeout_hours: float = 24.0
     launcher_batch_size: int = 50
+    launcher_partition_budget_s: float = 1.0
+    """A launcher tick starts no new partition removal or re-addition after this long (Dagster removes one
+    key at a time); the rest are applied first on the next tick (`leap_core.partition_changes`)."""
     retention_batch_size: int = 250
     sync_tick_budget_s: float = 1.5
     """A sync tick starts no new source listing after this long; the rest are listed first next tick."""

@@ -44,7 +44,7 @@ DELETE = "delete"
 ARCHIVE = "archive"
 RESTORE = "restore"
 PARTITION_ONLY = (DELETE, ARCHIVE, RESTORE)
-"""Requests that change the recording's dynamic partition and start no run."""
+"""Requests that change the recording's dynamic partition and start no run (`leap_core.partition_changes`)."""
 
 
 def _item(request: RunRequest, partition_key: str) -> LaunchItem:
@@ -156,41 +156,6 @@ def unconfirmed(session: Session, older_than: timedelta) -> list[LaunchItem]:
         .where(RunRequest.status == "submitted", RunRequest.launched_at < utcnow() - older_than)
     ).all()
     return [_item(request, key) for request, key in rows]
-
-
-PARTITION_CHANGES_PER_TICK = 500
-"""At most this many partition removals (and as many re-additions) a launcher tick hands Dagster: the
-daemon removes a dynamic partition one key at a time (26-54 ms a key measured, bench/README.md), so an
-admin archiving 80,000 recordings at once would otherwise be one request the daemon spends an hour on;
-the rest wait, oldest first, for the next ticks."""
-
-
-def pending_deletions(session: Session, limit: int = PARTITION_CHANGES_PER_TICK) -> list[tuple[int, str]]:
-    """Deleted or archived recordings whose dynamic partition the launcher still has to remove, oldest first."""
-    return _pending_partition_changes(session, (DELETE, ARCHIVE), limit)
-
-
-def pending_restores(session: Session, limit: int = PARTITION_CHANGES_PER_TICK) -> list[tuple[int, str]]:
-    """Restored recordings whose dynamic partition the launcher still has to add back, oldest first."""
-    return _pending_partition_changes(session, (RESTORE,), limit)
-
-
-def _pending_partition_changes(session: Session, kinds: tuple[str, ...], limit: int) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(RunRequest.id, Recording.partition_key)
-        .join(Recording, Recording.id == RunRequest.recording_id)
-        .where(RunRequest.status == "pending", RunRequest.first_stage.in_(kinds))
-        .order_by(RunRequest.id)
-        .limit(limit)
-    ).all()
-    return [(request_id, key) for request_id, key in rows]
-
-
-def mark_done(session: Session, request_ids: Iterable[int]) -> None:
-    ids = list(request_ids)
-    if ids:
-        session.execute(update(RunRequest).where(RunRequest.id.in_(ids))
-                        .values(status="finished", finished_at=utcnow()))
 
 
 def mark_launched(session: Session, launched: Mapping[int, str]) -> None:

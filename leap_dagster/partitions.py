@@ -2,4 +2,7 @@
 
 from dagster import DynamicPartitionsDefinition
 
-recordings = DynamicPartitionsDefinition(name="recordings")
+RECORDINGS = "recordings"
+"""The definition's name, as the instance's partition calls take it."""
+
+recordings = DynamicPartitionsDefinition(name=RECORDINGS)

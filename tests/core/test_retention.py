@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from leap_core import launcher, retention, usage
+from leap_core import launcher, partition_changes, retention, usage
 from leap_core.api import UserAPI
 from leap_core.cli import context
 from leap_core.db.models import AuditLog, OutputTarget, Recording, RecordingArchive, RunRequest
@@ -81,7 +81,8 @@ def test_archive_keeps_transcript_subtitles_and_topics_in_the_database_and_frees
         assert kept.topics == {"chapters": [{"start": 0, "title": "Введение"}]}
         kinds = list(session.scalars(select(RunRequest.first_stage).where(RunRequest.recording_id == recording_id)))
         actions = list(session.scalars(select(AuditLog.action).where(AuditLog.resource_id == recording_id)))
-        assert launcher.pending_deletions(session)[0][1] == alice.recording(recording_id)["partition_key"]
+        (change,) = partition_changes.pending(session)
+    assert change.partition_key == alice.recording(recording_id)["partition_key"] and not change.adds
     assert "archive" in kinds and "recording.archive" in actions
     row = alice.recording(recording_id)
     assert row["status"] == "UPLOADED" and row["archived_at"] is not None
@@ -103,8 +104,9 @@ def test_restore_writes_the_outputs_back_and_asks_for_the_partition(
     assert alice.recording(recording_id)["archived_at"] is None
     assert _usage_bytes(alice) == archived_usage + sum(p.stat().st_size for p in folder.iterdir())
     with alice.leap.db.session() as session:
-        restores = launcher.pending_restores(session)
-    assert [key for _, key in restores] == [alice.recording(recording_id)["partition_key"]]
+        changes = partition_changes.pending(session)
+    key = alice.recording(recording_id)["partition_key"]  # removed, then added back: in the order asked
+    assert [(c.partition_key, c.adds) for c in changes] == [(key, False), (key, True)]
 
 
 def test_only_published_live_recordings_are_archived_and_refusals_say_why(
@@ -187,22 +189,22 @@ def test_an_archived_recording_must_be_restored_before_a_reset_or_a_republish(
     assert alice.reset(recording_id)["status"] == "INITIALIZED"
 
 
-def test_a_launcher_tick_hands_dagster_a_bounded_batch_of_partition_removals_oldest_first(
+def test_a_launcher_tick_reads_a_bounded_batch_of_partition_changes_oldest_first(
     alice: UserAPI, tmp_path: Path
 ) -> None:
-    """An admin archiving tens of thousands at once must not become one request the daemon works on for an
-    hour: each tick takes the oldest `limit`, the next tick the rest."""
+    """An admin archiving tens of thousands at once must not become one tick that works for an hour: each
+    tick reads the oldest `limit`, and once they are marked applied the next tick reads the rest."""
     add_inbox(alice, tmp_path)
     ids = register_many(alice, 3)
     with alice.leap.db.session() as session:
         session.add_all([RunRequest(recording_id=rid, user_id=alice.user_id, first_stage=launcher.ARCHIVE,
                                     reason="test", requested_by="test", status="pending") for rid in ids])
     with alice.leap.db.session() as session:
-        first = launcher.pending_deletions(session, limit=2)
-        launcher.mark_done(session, [request_id for request_id, _ in first])
-        rest = launcher.pending_deletions(session, limit=2)
+        first = partition_changes.pending(session, limit=2)
+        partition_changes.mark_applied(session, [change.request_id for change in first])
+        rest = partition_changes.pending(session, limit=2)
     keys = [alice.recording(rid)["partition_key"] for rid in ids]
-    assert [key for _, key in first] == keys[:2] and [key for _, key in rest] == keys[2:]
+    assert [c.partition_key for c in first] == keys[:2] and [c.partition_key for c in rest] == keys[2:]
 
 
 # Through the `leap` command --------------------------------------------------------------------------
@@ -238,7 +240,7 @@ def test_leap_recordings_archive_and_restore_free_and_rewrite_the_files_and_ask_
     assert not folder.exists()
     assert leap_json("recordings", "show", recording_id)["archived_at"] is not None
     with as_alice.leap.db.session() as session:
-        assert [k for _, k in launcher.pending_deletions(session)] == [key]
+        assert [(c.partition_key, c.adds) for c in partition_changes.pending(session)] == [(key, False)]
 
     restored = leap_json("recordings", "restore", recording_id)
 
@@ -246,8 +248,8 @@ def test_leap_recordings_archive_and_restore_free_and_rewrite_the_files_and_ask_
     assert (folder / "subtitles.srt").read_text(encoding="utf-8") == SRT
     assert json.loads((folder / "topics.json").read_text(encoding="utf-8"))["chapters"][0]["title"] == "Введение"
     assert leap_json("recordings", "show", recording_id)["archived_at"] is None
-    with as_alice.leap.db.session() as session:
-        assert [k for _, k in launcher.pending_restores(session)] == [key]
+    with as_alice.leap.db.session() as session:  # the removal, then the re-add, in request order
+        assert [(c.partition_key, c.adds) for c in partition_changes.pending(session)] == [(key, False), (key, True)]
     assert leap_json("recordings", "restore", recording_id)["not_eligible"] == {recording_id: "not archived"}
 
 

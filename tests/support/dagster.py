@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from dagster import (
     DagsterInstance,
     Definitions,
-    DeleteDynamicPartitionsRequest,
     ScheduleDefinition,
     SensorResult,
     build_schedule_context,
@@ -35,16 +34,13 @@ def tick_sync(instance: DagsterInstance) -> list[str]:
 
 
 def apply_partition_requests(instance: DagsterInstance, result: SensorResult) -> list[str]:
-    """Do what the daemon does with a tick's partition requests; returns the keys added."""
+    """Do what the daemon does with a tick's partition add requests; returns the keys added. (No sensor
+    returns removals: the launcher applies those itself, see leap_core.partition_changes.)"""
     added: list[str] = []
     for request in result.dynamic_partitions_requests or []:
         keys = list(request.partition_keys or [])
-        if isinstance(request, DeleteDynamicPartitionsRequest):
-            for key in keys:
-                instance.delete_dynamic_partition("recordings", key)
-        else:
-            instance.add_dynamic_partitions("recordings", keys)
-            added += keys
+        instance.add_dynamic_partitions("recordings", keys)
+        added += keys
     return added
 
 
