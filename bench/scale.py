@@ -18,8 +18,10 @@ memory of each process <= 500 MB, the live partition set bounded by retention.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
+import random
 import re
 import resource
 import socket
@@ -36,8 +38,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from dagster import DagsterInstance, build_sensor_context
+from dagster import AssetKey, DagsterInstance, build_sensor_context
 from quotas import BASE_URL, make_users
+from search import sentence, vocabulary
 from sqlalchemy import create_engine, insert, text, update
 from sqlalchemy.engine import make_url
 
@@ -48,6 +51,9 @@ from leap_core.config import Settings, default_quotas
 from leap_core.db.models import ProcessingStage, Recording, RunRequest, Source, Template
 from leap_core.db.session import Database
 from leap_core.db.types import utcnow
+from leap_core.search.index import _PG_INSERT
+from leap_core.search.terms import terms
+from leap_core.states import RecordingStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTOR = Actor("bench", origin="cli")
@@ -93,14 +99,23 @@ def dagster_home(folder: Path, db_name: str) -> Path:
     return folder
 
 
-def fill(db: Database, users: list[str], per_user: int, pending_per_user: int, inboxes: Path) -> list[str]:
-    """Per user: an inbox folder source, a template, `per_user` published recordings (stage history
-    included) and a few pending run requests; one inbox holds 10 new files. Returns the partition keys."""
+NEW_FILES = 10
+"""Files waiting in the first user's inbox: the sync tick registers them, so they are live partitions too."""
+
+
+def fill(db: Database, users: list[str], per_user: int, pending_per_user: int, inboxes: Path,
+         cues: int) -> list[str]:
+    """Per user: an inbox folder source, a template, `per_user` published recordings (stage history and
+    `cues` searchable subtitle cues each) and a few pending run requests; one inbox holds `NEW_FILES` new
+    files. Returns the partition keys."""
     base = datetime(2026, 1, 1, tzinfo=UTC)
     keys: list[str] = []
+    rng = random.Random(7)
+    words = vocabulary(rng)
+    weights = list(itertools.accumulate(1 / (i + 1) for i in range(len(words))))
     for u in range(len(users)):
         (inboxes / f"u{u}").mkdir(parents=True)
-    for i in range(10):
+    for i in range(NEW_FILES):
         (inboxes / "u0" / f"new-{i}.mp4").write_bytes(b"x")
     with db.session() as session:
         session.execute(insert(Source), [{"id": f"S{u:025d}", "user_id": uid, "kind": "local", "name": "inbox",
@@ -124,8 +139,29 @@ def fill(db: Database, users: list[str], per_user: int, pending_per_user: int, i
             session.execute(insert(RunRequest), [
                 {"recording_id": r["id"], "user_id": uid, "first_stage": "upload:local", "reason": "bench",
                  "requested_by": "bench", "status": "pending"} for r in rows[:pending_per_user]])
+            if cues:
+                session.execute(_PG_INSERT, [_cue(rng, words, weights, r, uid, i) for r in rows for i in range(cues)])
             keys += [str(r["partition_key"]) for r in rows]
     return keys
+
+
+PLANTED = (("two-phase locking", 0.005), ("transactions", 0.05))
+"""Words planted in a share of the cues, so the searches below find a known number of moments."""
+
+
+def _cue(rng: random.Random, words: list[str], weights: list[float], recording: dict[str, Any], user_id: str,
+         position: int) -> dict[str, Any]:
+    """One English subtitle cue, written through the pipeline's own INSERT (tsvector computed by PostgreSQL)."""
+    roll, planted = rng.random(), None
+    for word, share in PLANTED:
+        if roll < share:
+            planted = word
+            break
+        roll -= share
+    text_ = sentence(rng, words, weights, False, planted)
+    return {"recording_id": recording["id"], "user_id": user_id, "position": position, "start_s": 5.0 * position,
+            "end_s": 5.0 * position + 4.5, "text": text_, "chapter": f"Part {position // 10 + 1}",
+            "dictionary": "english", "terms": " ".join(terms(text_, "english"))}
 
 
 MATERIALISED_ASSETS = ("transcript",)
@@ -315,12 +351,37 @@ def measure(leap: Leap, instance: DagsterInstance, users: list[str], repeat: int
                        ("user: tasks.list()", lambda: me.tasks.list()),
                        ("user: usage()", lambda: me.usage()),
                        ("user: activity()", lambda: me.activity()),
-                       ("user: search (no transcripts)", lambda: me.search("lecture"))]:
+                       ("user: search a word (5 % of cues)", lambda: me.search("transactions")),
+                       ("user: search a phrase (0.5 % of cues)", lambda: me.search('"two-phase locking"'))]:
         figures[name] = median_s(call, repeat)
     figures["dagster: get_dynamic_partitions"] = median_s(lambda: instance.get_dynamic_partitions("recordings"),
                                                           repeat)
+    figures["dagster: get_materialized_partitions(transcript)"] = median_s(
+        lambda: instance.get_materialized_partitions(AssetKey("transcript")), repeat)
     if page_url:
         figures["webserver: partition page (GraphQL)"] = partition_page(page_url, repeat)
+    figures.update(bulk_operations(leap, me))
+    return figures
+
+
+BULK = 50
+"""Recordings of one user in each timed bulk call: a page of the CLI's `recordings list`."""
+
+
+def bulk_operations(leap: Leap, me: Any) -> dict[str, float]:
+    """One user's bulk archive and restore of `BULK` published recordings (each call once: they change
+    state). The partition changes they queue are applied by the next launcher ticks, as in a deployment."""
+    from sqlalchemy import select
+
+    with leap.db.session() as session:
+        ids = list(session.scalars(select(Recording.id).where(
+            Recording.user_id == me.user_id, Recording.status == RecordingStatus.UPLOADED,
+            Recording.archived_at.is_(None)).limit(BULK)))
+    figures: dict[str, float] = {}
+    for name, call in [(f"user: archive({len(ids)} ids)", me.archive), (f"user: restore({len(ids)} ids)", me.restore)]:
+        began = time.perf_counter()
+        call(ids)
+        figures[name] = time.perf_counter() - began
     return figures
 
 
@@ -448,7 +509,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--per-user", type=int, default=100)
     parser.add_argument("--pending-per-user", type=int, default=5)
-    parser.add_argument("--live", type=int, default=20_000, help="live partitions kept after archiving")
+    parser.add_argument("--live", type=int, default=20_000,
+                        help="live partitions after archiving, the inbox's new files included")
+    parser.add_argument("--cues", type=int, default=10, help="searchable subtitle cues per recording")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-webserver", action="store_true")
     parser.add_argument("--unmaterialised", action="store_true",
@@ -469,7 +532,7 @@ def main() -> None:
                              local_source_roots=str(Path(tmp) / "inboxes")), db)
         began = time.perf_counter()
         users = make_users(db, args.users)
-        keys = fill(db, users, args.per_user, args.pending_per_user, Path(tmp) / "inboxes")
+        keys = fill(db, users, args.per_user, args.pending_per_user, Path(tmp) / "inboxes", args.cues)
         instance = DagsterInstance.get()
         for start in range(0, len(keys), 10_000):
             instance.add_dynamic_partitions("recordings", keys[start:start + 10_000])
@@ -480,7 +543,7 @@ def main() -> None:
               f"in {time.perf_counter() - began:.0f} s")
         results: list[tuple[str, dict[str, float], tuple[float, float]]] = []
         for phase in ("all live", "after retention"):
-            archived = archive_down_to(leap, instance, args.live) if phase == "after retention" else {}
+            archived = archive_down_to(leap, instance, args.live - NEW_FILES) if phase == "after retention" else {}
             analyze(leap_url, dagster_db)
             page = None if args.no_webserver else webserver(home, leap_url)
             if page is None:
@@ -500,11 +563,33 @@ def main() -> None:
         print(f"\npeak RSS: bench process (LEAP + in-process sensors) "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
               f"webserver {' / '.join(f'{mb[0]:.0f} MB' for _, _, mb in results)}; "
-              f"code server {' / '.join(f'{mb[1]:.0f} MB' for _, _, mb in results)}")
+              f"code server {' / '.join(f'{mb[1]:.0f} MB' for _, _, mb in results)}; "
+              f"leap webhooks serve {webhooks_rss_mb():.0f} MB")
         db.dispose()
 
 
 NO_SERVER = (float("nan"), float("nan"))
+
+
+def webhooks_rss_mb(repeat: int = 20) -> float:
+    """Peak RSS (MB) of `leap webhooks serve` (the receiver a deployment runs beside Dagster) after it has
+    answered `repeat` health checks over HTTP; it reads LEAP's database per delivery, never all of it."""
+    port = free_port()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "leap"), "webhooks", "serve", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                for _ in range(repeat):
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).raise_for_status()
+                return rss_mb_of(process.pid)
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        return float("nan")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _webserver_rss(url: str) -> tuple[float, float]:
