@@ -4,6 +4,8 @@ One op in the `automation` pool calls the core's `run_job`, which syncs the job'
 template's INITIALIZED recordings and writes run requests; the launcher sensor still starts every
 recording run. The op's output metadata is what the run page shows: found, matched, requested, or why
 it skipped; a run whose sources failed to sync fails, so a broken source is red in the UI too.
+Its executor is the recording pipeline's (`pipeline_executor`): under LEAP_EXECUTOR=celery the op is a
+Celery task on the `automation` queue, which deploy/compose.yaml's `celery-automation` worker serves.
 """
 
 from datetime import UTC, datetime
@@ -11,6 +13,8 @@ from datetime import UTC, datetime
 from dagster import Config, Failure, MetadataValue, OpExecutionContext, Output, job, op
 
 from leap_core import automation
+from leap_core.config import get_settings
+from leap_dagster.jobs import pipeline_executor
 from leap_dagster.partitions import recordings
 from leap_dagster.resources import LeapResource
 
@@ -63,7 +67,7 @@ def run_automation_job(context: OpExecutionContext, config: AutomationRunConfig,
     return Output(summary.as_dict(), metadata=metadata)
 
 
-@job(name="automation_run", tags={"leap/kind": "automation"},
+@job(name="automation_run", tags={"leap/kind": "automation"}, executor_def=pipeline_executor(get_settings()),
      description="One tick of a LEAP automation job (every automation schedule targets this job).")
 def automation_run() -> None:
     run_automation_job()

@@ -19,7 +19,8 @@ PIPELINE_ORDER = [*STAGE_ASSETS.values(), *TARGET_ASSETS.values()]
 
 
 def pipeline_executor(settings: Settings) -> ExecutorDefinition:
-    """In-process by default; LEAP_EXECUTOR=celery sends the launcher's runs through Celery queues by pool.
+    """In-process by default; LEAP_EXECUTOR=celery sends the launcher's runs and the automation runs
+    (leap_dagster/automation_run.py) through Celery queues by pool.
 
     In-process suits one machine: the chain is linear and each stage's heavy work (ffmpeg, Whisper) is
     its own process or threads, so per-step processes would only add ~1.3 s each (ADR 0002).

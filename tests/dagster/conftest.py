@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, instance_for_test
+from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from leap_core.api import Leap, UserAPI
@@ -64,4 +65,14 @@ def _no_leaked_defs_state_storage() -> Iterator[None]:
     instance and not used with `with`): when the collector finalises it, its token resets the ContextVar
     to whatever was current then, mid-test. tests/support/dagster.py closes its contexts for that reason."""
     with set_defs_state_storage(None):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_load_context() -> Iterator[None]:
+    """Dagster keeps the definitions' load context in a class attribute that `ReconstructableRepository` sets
+    (to RECONSTRUCTION) and never resets, so after a test that reconstructs a job in this process (an
+    `execute_job` of a Celery run) every later import looked like a run worker's and built no automation
+    schedules. Each test starts with none set, as a plain import has, and leaves the previous one behind."""
+    with DefinitionsLoadContext.scoped(None):  # type: ignore[arg-type]
         yield

@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +22,11 @@ import yaml
 from dagster import AssetKey, DagsterInstance, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.execution_result import ExecutionResult
-from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy import URL, create_engine, make_url, select, text
 
 from leap_core.api import UserAPI
+from leap_core.api.automation import AutomationAPI
+from leap_core.db.models import AutomationRun, RunRequest
 from tests.dagster.test_recovery import ROOT
 from tests.fixtures.media import make_lecture
 from tests.support.dagster import tick_sync
@@ -55,20 +60,28 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture
-def workers(celery_env: None, tmp_path: Path) -> Iterator[list[Worker]]:
-    """The compose file's worker services: `deploy/commands.sh celery-worker <queues>`."""
-    logs = [tmp_path / f"worker-{i}.log" for i in range(len(WORKERS))]
+@contextmanager
+def started_workers(groups: list[list[str]], logs: Path) -> Iterator[list[Worker]]:
+    """The compose file's worker services, one per group of queues: `deploy/commands.sh celery-worker <queues>`."""
+    paths = [logs / f"worker-{i}.log" for i in range(len(groups))]
     procs = [
         subprocess.Popen(["sh", "deploy/commands.sh", "celery-worker", *queues], cwd=ROOT, env=os.environ.copy(),
                          stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-        for queues, log in zip(WORKERS, logs, strict=True)
+        for queues, log in zip(groups, paths, strict=True)
     ]
-    yield [Worker(proc, log) for proc, log in zip(procs, logs, strict=True)]
-    for proc in procs:
-        os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        proc.wait(timeout=30)
+    try:
+        yield [Worker(proc, log) for proc, log in zip(procs, paths, strict=True)]
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+def workers(celery_env: None, tmp_path: Path) -> Iterator[list[Worker]]:
+    with started_workers(WORKERS, tmp_path) as started:
+        yield started
 
 
 def run_through_celery(instance: DagsterInstance, partition_key: str) -> ExecutionResult:
@@ -80,12 +93,12 @@ def run_through_celery(instance: DagsterInstance, partition_key: str) -> Executi
         return result
 
 
-def wait_for(runner: threading.Thread, workers: list[Worker]) -> None:
+def wait_for(ended: Callable[[], bool], workers: list[Worker]) -> None:
     """Until the run ends; a worker that dies (bad config, import error) ends the wait at once."""
     for _ in range(240):
-        runner.join(timeout=0.5)
-        if not runner.is_alive() or any(w.process.poll() is not None for w in workers):
+        if ended() or any(w.process.poll() is not None for w in workers):
             return
+        time.sleep(0.5)
 
 
 @pytest.mark.slow
@@ -99,7 +112,7 @@ def test_a_recordings_assets_run_as_celery_tasks_on_their_pools_queues(
     runner = threading.Thread(target=lambda: outcome.append(run_through_celery(instance, key)), daemon=True)
 
     runner.start()
-    wait_for(runner, workers)
+    wait_for(lambda: not runner.is_alive(), workers)
 
     pools_worker, default_worker = (w.output() for w in workers)
     assert outcome and outcome[0].success, f"the Celery run failed:\n{pools_worker[-3000:]}\n{default_worker[-3000:]}"
@@ -111,6 +124,43 @@ def test_a_recordings_assets_run_as_celery_tasks_on_their_pools_queues(
         assert f"{step} - STEP_START" in default_worker and f"{step} - STEP_START" not in pools_worker
 
 
+@pytest.mark.slow
+def test_an_automation_run_is_a_celery_task_on_the_automation_queue(
+    demo: UserAPI, instance: DagsterInstance, celery_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What a schedule's tick starts, under LEAP_EXECUTOR=celery: `dagster job execute` loads the definitions
+    as the code server does, and the `celery-automation` worker of deploy/compose.yaml runs the op."""
+    monkeypatch.setenv("LEAP_EXECUTOR", "celery")  # before the workers start: they load the definitions too
+    job = AutomationAPI(demo, clock=lambda: datetime.now(UTC) - timedelta(hours=1)).create(
+        "mornings", "inbox", {"type": "cron", "expression": "*/5 * * * *", "timezone": "UTC"})
+    shutil.copy(make_lecture().path, Path(demo.sources()[0]["path"]) / "lecture.mp4")
+    tick_sync(instance)
+    tick_sync(instance)  # INITIALIZED, waiting for the job
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"ops": {"run_automation_job": {"config": {"job_id": job["id"]}}}}))
+
+    with started_workers([["automation"], ["dagster"]], tmp_path) as (automation_worker, default_worker):
+        log = tmp_path / "run.log"
+        run = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "job", "execute",
+                                "-m", "leap_dagster.definitions", "-a", "defs", "-j", "automation_run",
+                                "-c", str(config)], cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        wait_for(lambda: run.poll() is not None, [automation_worker, default_worker])
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+    assert run.returncode == 0, f"{log.read_text()[-3000:]}\n{automation_worker.output()[-3000:]}"
+    assert "run_automation_job - STEP_START" in automation_worker.output()
+    assert "run_automation_job - STEP_START" not in default_worker.output()
+    (dagster_run,) = instance.get_runs()
+    assert (dagster_run.job_name, dagster_run.status.value) == ("automation_run", "SUCCESS")
+    with demo.leap.db.session() as session:
+        (request,) = session.scalars(select(RunRequest)).all()
+        (history,) = session.scalars(select(AutomationRun)).all()
+    assert (request.reason, request.automation_job_id) == ("automation", job["id"])
+    assert (history.status, history.dagster_run_id) == ("completed", dagster_run.run_id)
+
+
 def test_every_compose_service_of_ours_runs_a_line_of_commands_sh() -> None:
     compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
     script = (ROOT / "deploy" / "commands.sh").read_text()
@@ -120,6 +170,7 @@ def test_every_compose_service_of_ours_runs_a_line_of_commands_sh() -> None:
     assert {tuple(c[3:]) for n, c in ours.items() if n.startswith("celery-")} >= {("media", "download"), ("upload",)}
     for command in ours.values():
         assert command[:2] == ["sh", "deploy/commands.sh"] and f"    {command[2]})" in script
+    assert "LEAP_EXECUTOR" in compose["x-leap"]["environment"]  # else no service could pick Celery
 
 
 @pytest.mark.slow

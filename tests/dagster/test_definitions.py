@@ -44,6 +44,17 @@ def test_the_distributed_profile_sends_launcher_runs_through_celery(monkeypatch:
     assert pipeline_executor(get_settings()).name == "in_process"
 
 
+def test_the_distributed_profile_sends_automation_runs_through_celery_like_the_launchers() -> None:
+    """The choice is made when the code location loads, so a fresh process loads it with LEAP_EXECUTOR set."""
+    show = ("from leap_dagster.definitions import defs; "
+            "print(*(defs.resolve_job_def(j).executor_def.name for j in ('recording_pipeline', 'automation_run')))")
+    for executor, expected in (("celery", "leap_celery_from_env"), ("in_process", "in_process")):
+        done = subprocess.run([sys.executable, "-c", show], env={**os.environ, "LEAP_EXECUTOR": executor},
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [expected, expected]
+
+
 def test_a_bad_executor_name_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEAP_EXECUTOR", "threads")
     with pytest.raises(ConfigurationError) as raised:

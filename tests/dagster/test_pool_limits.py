@@ -110,3 +110,13 @@ def test_every_asset_runs_in_a_pool_of_the_table() -> None:
     assert pools <= set(POOLS)
     assert pools >= {"download", "media", "transcription", "upload"}
     assert "pool_limits_sensor" in {s.name for s in defs.get_repository_def().sensor_defs}
+
+
+def test_every_op_of_every_job_runs_in_a_pool_of_the_table_and_each_pool_is_used() -> None:
+    """The table's limits hold only for steps that name a pool; a pool no step names (as `automation` was)
+    limits nothing, and its Celery queue gets no task."""
+    jobs = defs.get_repository_def().get_all_jobs()
+    pools = {op.pool for job in jobs for op in job.graph.iterate_op_defs()} - {None}
+    assert pools == set(POOLS)
+    automation_ops = defs.resolve_job_def("automation_run").graph.iterate_op_defs()
+    assert {(op.name, op.pool) for op in automation_ops} == {("run_automation_job", "automation")}

@@ -7,15 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, UrlMetadataValue
 from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
 
 from leap_core.api import UserAPI
 from leap_core.story import in_users_words
 from leap_dagster.checks import ALL_CHECKS
 from leap_dagster.definitions import defs
+from tests.dagster.test_publishing import PRESETS
+from tests.fakes.vk import FakeVK
+from tests.fakes.youtube import FakeYouTube
 from tests.fixtures.media import LectureSpec, make_lecture
 from tests.support.dagster import settle, tick_checks
+from tests.support.publishing import target_platforms
 
 LATER_THAN_TRIM = ["transcript", "topics", "subtitles", "exported_video", "youtube_video", "vk_video"]
 
@@ -132,3 +136,37 @@ def test_a_published_recording_carries_its_story_with_the_link_to_its_export(
         "subtitles_parse_within_the_video"]  # planned in its own run, as Dagster does
     again = tick_checks(instance)
     assert again == []  # so the check sensor asks for no second check run
+
+
+@pytest.mark.slow
+def test_a_recording_published_to_youtube_and_vk_carries_their_links_in_its_story(
+    lecturer: UserAPI, youtube: FakeYouTube, vk: FakeVK, instance: DagsterInstance
+) -> None:
+    """Each target's materialisation tells the story as of its upload: its own link at least, and the
+    last one (the recording UPLOADED) every link, whichever order the targets ran in."""
+    target_platforms(lecturer, "inbox", ["local", "youtube", "vk"], PRESETS)
+    shutil.copy(make_lecture().path, Path(lecturer.sources()[0]["path"]) / "Week 2.mp4")
+
+    settle(instance)
+
+    ((video_id, _),) = youtube.videos.items()
+    (upload,) = vk.uploads
+    links = {"youtube": f"https://www.youtube.com/watch?v={video_id}", "vk": f"https://vk.com/video{upload['video']}"}
+    (row,) = lecturer.recordings()
+    assert {t["platform"]: t["url"] for t in lecturer.recording(row["id"])["targets"]
+            if t["platform"] != "local"} == links
+    stories: dict[str, dict[str, Any]] = {}
+    for asset, platform in (("youtube_video", "youtube"), ("vk_video", "vk"), ("exported_video", "local")):
+        event = instance.get_latest_materialization_event(AssetKey(asset))
+        assert event is not None and event.asset_materialization is not None, asset
+        metadata = event.asset_materialization.metadata
+        assert isinstance(metadata[f"leap/url/{platform}"], UrlMetadataValue), asset  # a link in the UI
+        stories[asset] = {k: v.value for k, v in metadata.items()}
+    assert stories["youtube_video"]["leap/url/youtube"] == links["youtube"]
+    assert stories["vk_video"]["leap/url/vk"] == links["vk"]
+    (last,) = [story for story in stories.values() if story["leap/state"] == "UPLOADED"]
+    assert (last["leap/url/youtube"], last["leap/url/vk"]) == (links["youtube"], links["vk"])
+    assert str(last["leap/url/local"]).startswith("file://")
+    card = str(last["leap/story"])
+    for platform, url in links.items():
+        assert f"| {platform} | UPLOADED [{url}]({url}) |" in card
