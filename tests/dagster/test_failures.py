@@ -5,7 +5,6 @@ from __future__ import annotations
 from dagster import (
     DagsterEventType,
     DagsterInstance,
-    EventRecordsFilter,
     RunFailureSensorContext,
     build_run_status_sensor_context,
 )
@@ -24,9 +23,7 @@ def died_run(instance: DagsterInstance, partition_key: str) -> tuple[object, obj
     job = defs.resolve_job_def("recording_pipeline")
     run = instance.create_run_for_job(job_def=job, tags={"dagster/partition": partition_key})
     instance.report_run_failed(run, message="run worker process exited with signal 9")
-    (record,) = instance.get_event_records(
-        EventRecordsFilter(event_type=DagsterEventType.RUN_FAILURE)
-    )
+    (record,) = instance.fetch_run_status_changes(DagsterEventType.RUN_FAILURE, limit=2).records
     return instance.get_run_by_id(run.run_id), record.event_log_entry.dagster_event
 
 
