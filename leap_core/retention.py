@@ -156,11 +156,13 @@ def restore(session: Session, actor: Actor, rows: Sequence[Recording], storage_d
     """Bring archived recordings back: partition re-added (by the launcher), text outputs rewritten."""
     report = ArchiveReport()
     folders = _folders(session, rows, storage_dir)
+    archives = {kept.recording_id: kept for kept in session.scalars(
+        select(RecordingArchive).where(RecordingArchive.recording_id.in_([r.id for r in rows])))}
     for recording in rows:
         if recording.archived_at is None:
             report.not_eligible[recording.id] = "not archived"
             continue
-        kept = session.get(RecordingArchive, recording.id)
+        kept = archives.get(recording.id)
         files = folders[recording.id]
         written = _write_back(kept, files) if kept is not None else 0
         accounting.settle_storage(session, recording, recording.storage_bytes + written)
