@@ -176,9 +176,11 @@ def test_a_registration_waiting_on_another_of_the_same_user_returns_none_once_th
         if postgres:  # see it queued behind this transaction's lock before going on (a bounded poll)
             with db.engine.connect() as probe:
                 for _ in range(600):
-                    if not pusher.is_alive() or probe.execute(text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                            " AND datname = current_database()")).scalar():
+                    waiting = probe.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()")).scalar()
+                    probe.rollback()  # pg_stat_activity is one snapshot per transaction: end it to look again
+                    if not pusher.is_alive() or waiting:
                         break
                     pusher.join(timeout=0.05)
                 else:

@@ -15,7 +15,7 @@ from leap_core.api import UserAPI
 from leap_core.bootstrap import INBOX_TEMPLATE
 from leap_dagster.sqlite_pools import LOCK_FILE
 from tests.fixtures.media import DEFAULT_SENTENCES, LectureSpec, make_lecture
-from tests.support.services import Service, prepare_dagster_home, service_environment
+from tests.support.services import prepare_dagster_home, service_environment, start_services
 
 RECORDINGS = 3
 FINISHED = {"UPLOADED", "FAILED", "SKIPPED"}
@@ -30,7 +30,7 @@ def deployed(demo: UserAPI, tmp_path: Path) -> Iterator[DagsterInstance]:
     env = service_environment(home, {"LEAP_HOME": str(demo.leap.settings.home),
                                      "LEAP_DATABASE_URL": demo.leap.settings.resolved_database_url,
                                      "LEAP_POOL_MEDIA": "1"})
-    services = [Service.start("code-server", env, tmp_path), Service.start("daemon", env, tmp_path)]
+    services = list(start_services(("code-server", "daemon"), env, tmp_path).values())
     try:
         with DagsterInstance.from_config(str(home)) as instance:
             yield instance

@@ -27,7 +27,14 @@ from sqlalchemy import URL
 from leap_core.api import UserAPI
 from tests.dagster.test_celery import BACKEND, BROKER, WORKERS, dagster_database  # noqa: F401 (a fixture)
 from tests.fixtures.media import make_lecture
-from tests.support.services import ROOT, Service, free_port, prepare_dagster_home, service_environment
+from tests.support.services import (
+    ROOT,
+    Service,
+    free_port,
+    prepare_dagster_home,
+    service_environment,
+    start_services,
+)
 
 pytestmark = pytest.mark.slow
 DONE = {"UPLOADED", "FAILED", "SKIPPED"}
@@ -54,7 +61,7 @@ def production(demo: UserAPI, tmp_path: Path, dagster_database: URL,  # noqa: F8
 
 @pytest.fixture
 def services(production: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Service]]:
-    started = {name: Service.start(name, production, tmp_path) for name in ("code-server", "daemon", "webserver")}
+    started = start_services(("code-server", "daemon", "webserver"), production, tmp_path)
     yield started
     for service in started.values():
         service.stop()
@@ -155,7 +162,7 @@ def test_the_production_profile_runs_each_step_as_a_celery_task(
                        "LEAP_DEFINITIONS_FILE": str(ROOT / "deploy" / "celery_definitions.py"),
                        "LEAP_CELERY_BROKER": BROKER, "LEAP_CELERY_BACKEND": BACKEND,
                        "LEAP_CELERY_QUEUE_PREFIX": f"prod-{uuid.uuid4().hex[:8]}-"})
-    started = {name: Service.start(name, production, tmp_path) for name in ("code-server", "daemon")}
+    started = start_services(("code-server", "daemon"), production, tmp_path)
     workers = [subprocess.Popen(["sh", "deploy/commands.sh", "celery-worker", *queues], cwd=ROOT, env=production,
                                 stdout=(tmp_path / f"worker-{i}.log").open("wb"), stderr=subprocess.STDOUT,
                                 start_new_session=True) for i, queues in enumerate(WORKERS)]

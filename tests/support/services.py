@@ -12,7 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,18 @@ class Service:
             tail = self.log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
 
+    def wait_listening(self, port: int, timeout: float = 120) -> None:
+        """Until something accepts connections on `port` (the code server serving), or raise if it died."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"{self.name} is not listening on {port} after {timeout:.0f} s")
+
     def stop(self) -> None:
         """SIGTERM to the group, SIGKILL if it has not gone within 30 s (a code server mid-request can hang)."""
         if self.process.poll() is None:
@@ -79,3 +92,18 @@ class Service:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=30)
+
+
+def start_services(names: Iterable[str], env: dict[str, str], folder: Path) -> dict[str, Service]:
+    """Start `names` as a deployment orders them: the code server first and serving, then the rest, so the
+    daemon's first look at the code location is not a refused connection that a test would read as a load
+    error (a daemon started at the same instant found the code server not yet listening: CI, session 11)."""
+    names = list(names)
+    started: dict[str, Service] = {}
+    if "code-server" in names:
+        started["code-server"] = Service.start("code-server", env, folder)
+        started["code-server"].wait_listening(int(env["LEAP_CODE_SERVER_PORT"]))
+    for name in names:
+        if name not in started:
+            started[name] = Service.start(name, env, folder)
+    return started
