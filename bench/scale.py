@@ -41,7 +41,7 @@ import httpx
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 from quotas import BASE_URL, make_users
 from search import sentence, vocabulary
-from sqlalchemy import create_engine, insert, text, update
+from sqlalchemy import bindparam, create_engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from leap_core import launcher, partition_changes, retention, stats
@@ -372,8 +372,6 @@ def bulk_operations(leap: Leap) -> dict[str, float]:
     """A bulk archive and restore of `BULK` published recordings of one user who still has that many live
     (each call once: they change state). The partition changes they queue are applied by the next launcher
     ticks, as in a deployment."""
-    from sqlalchemy import func, select
-
     live = (Recording.status == RecordingStatus.UPLOADED, Recording.archived_at.is_(None))
     with leap.db.session() as session:
         user_id = session.scalar(select(Recording.user_id).where(*live).group_by(Recording.user_id)
@@ -483,7 +481,6 @@ def drain_removals(leap: Leap, instance: DagsterInstance) -> dict[str, float]:
 
 
 def _pending_removals(leap: Leap) -> int:
-    from sqlalchemy import func, select
 
     with leap.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(RunRequest).where(
@@ -491,7 +488,6 @@ def _pending_removals(leap: Leap) -> int:
 
 
 def _bulk_delete_partitions(instance: DagsterInstance, keys: list[str]) -> None:
-    from sqlalchemy import bindparam
 
     storage: Any = instance.run_storage
     with storage.connect() as conn:
@@ -502,7 +498,6 @@ def _bulk_delete_partitions(instance: DagsterInstance, keys: list[str]) -> None:
 
 
 def select_oldest(count: int) -> Any:
-    from sqlalchemy import select
 
     return select(Recording.id).order_by(Recording.updated_at).limit(count)
 

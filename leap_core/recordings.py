@@ -13,13 +13,13 @@ from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from leap_core import audit, usage
 from leap_core.attempts import QUEUED
 from leap_core.audit import Actor
+from leap_core.db.conflicts import insert_or_skip
 from leap_core.db.models import OutputTarget, ProcessingStage, Recording, RunRequest, Source, Template, User
 from leap_core.db.types import new_ulid, utcnow
 from leap_core.errors import ConcurrentModificationError, InvalidTransitionError, NotFoundError
@@ -161,10 +161,8 @@ def _insert_once(session: Session, values: dict[str, Any]) -> Recording | None:
     savepoint before the first write is the outermost one, and commits when released). On PostgreSQL an
     insert that meets a concurrent, uncommitted one waits for its commit, then does nothing.
     """
-    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (module.insert(Recording).values(values)
-            .on_conflict_do_nothing(index_elements=["source_id", "source_file_id", "source_revision"])
-            .returning(Recording))
+    stmt = (insert_or_skip(session, Recording, ["source_id", "source_file_id", "source_revision"])
+            .values(values).returning(Recording))
     return session.scalars(stmt).one_or_none()
 
 

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leap_core.audit import SYSTEM, Actor
+from leap_core.db.conflicts import insert_or_skip
 from leap_core.db.models import QuotaUsage, User
 from leap_core.errors import NotFoundError, QuotaExceededError, ValidationError
 from leap_core.notifications import notify, storage_overage
@@ -71,12 +71,10 @@ def _open_period(session: Session, user_id: str, period: str) -> None:
         .limit(1)
         .scalar_subquery()
     )
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
-        dialect.insert(QuotaUsage)
+        insert_or_skip(session, QuotaUsage, ["user_id", "period"])
         .values(user_id=user_id, period=period, recordings_count=0, storage_bytes=func.coalesce(carried, 0),
                 transcription_seconds=0.0)
-        .on_conflict_do_nothing(index_elements=["user_id", "period"])
     )
 
 

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leap_core.audit import scrub
+from leap_core.db.conflicts import insert_or_skip
 from leap_core.db.models import Notification, NotificationDelivery, Recording, User
 from leap_core.db.types import new_ulid, utcnow
 from leap_core.notifications.kinds import Channel, EventType
@@ -210,7 +210,8 @@ def notify(session: Session, user_id: str, event: Event) -> Notification | None:
         "title": redact_text(event.title)[:300], "body": redact_text(event.body), "data": _clean(event.data),
         "created_at": now, "read_at": None if "in_app" in channels else now,
     }
-    inserted = session.execute(_insert_new(session).values(**values).returning(Notification.id)).scalar()
+    inserted = session.execute(insert_or_skip(session, Notification, ["idempotency_key"])
+                               .values(**values).returning(Notification.id)).scalar()
     if inserted is None:
         return None
     session.add_all(NotificationDelivery(notification_id=inserted, channel=c, status="pending", attempts=0,
@@ -234,9 +235,4 @@ def _outbound(channels: list[Channel]) -> list[Channel]:
     return [c for c in channels if c != "in_app"]
 
 
-def _insert_new(session: Session) -> Any:
-    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING, in the dialect at hand."""
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Notification).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
