@@ -9,10 +9,11 @@ the audio is cut at the same (possibly moved) ends, beside the encoding.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from leap_core.errors import MediaError
 from leap_core.media import bitstream, cut, remux
 from leap_core.media.cut import Encode
 from leap_core.media.ffmpeg import Progress
@@ -147,25 +148,79 @@ def _placed(gops: Gops, plan: Plan, encoded: dict[Path, remux.Encoded], quarter:
     return placed
 
 
+def _layout(src: Path, info: MediaInfo) -> tuple[bitstream.Layout, int]:
+    """The source's NAL layout and how many frames its decoder holds back (the remux's timestamp delay)."""
+    with open_media(src) as container:
+        decoder = container.streams.video[0].codec_context
+        return bitstream.layout(info.video_codec or "", decoder.extradata), max(decoder.reorder_depth, 1) + 1
+
+
+class EarlyHead:
+    """The first span's head, encoded while the caller is still looking for where the span ends.
+
+    head_tail knows where its one span starts as soon as the first speech is found, long before the tail
+    search and the middle's samples are done: the frames from that cut to the next keyframe (decoding up
+    to a GOP of 8 s at OBS's keyint 250) are the costliest part of a short file's trim, so they are
+    encoded on the other core meanwhile. The head is planned against a span running to the end of the
+    file; `smart_cut` uses it only when its own plan makes exactly the same job, and otherwise waits for
+    it and throws it away (nothing is written outside `workdir`)."""
+
+    def __init__(self, src: Path, info: MediaInfo, start: float, workdir: Path) -> None:
+        self.job: Encode | None = None
+        self.sink: cut.HeadSink | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leap-early-head")
+        self._future: Future[None] | None = None
+        try:
+            layout, _ = _layout(src, info)
+            made = plan(src, info, [(start, info.duration_s)], workdir, cut.END_SLACK_S, layout)
+        except MediaError:
+            return  # smart_cut meets the same error and says why
+        first = made.pieces[0][0] if made.pieces else None
+        if isinstance(first, Encode) and len(made.pieces) > 1 and first.start == start:
+            self.job, self.sink = first, cut.HeadSink(info.video_codec or "", layout)
+            self._future = self._pool.submit(cut.encode_all, src, info, [first], self.sink, None)
+
+    def take(self, job: Encode) -> cut.HeadSink | None:
+        """The sink holding `job` encoded, if this is the job that was encoded early; waits for it."""
+        if self._future is None:
+            return None
+        try:
+            self._future.result()
+        except MediaError:
+            return None  # encoded again by smart_cut, which reports the failure itself
+        finally:
+            self._pool.shutdown()
+        return self.sink if job == self.job else None
+
+    def close(self) -> None:
+        """Wait for the encode (its file lives in the caller's workdir, which is removed after this)."""
+        if self._future is not None:
+            self._future.exception()
+        self._pool.shutdown()
+
+
 def smart_cut(
     src: Path, info: MediaInfo, spans: list[Span], out: Path, workdir: Path, progress: Progress | None,
-    audio_out: cut.AudioOut, slack: float = cut.END_SLACK_S,
+    audio_out: cut.AudioOut, slack: float = cut.END_SLACK_S, early: EarlyHead | None = None,
 ) -> SmartCut:
-    """Write `spans` of a video to `out` (MP4), copying all but the frames around each cut.
+    """Write `spans` of a video to `out` (MP4), copying all but the frames around each cut; `early` may
+    hold the first head already encoded.
 
     Raises MediaError when the source cannot be smart-cut (no keyframe index, Annex B storage, frames
     reordered too deeply, an open GOP whose picture order a head cannot reset); the caller then
     re-encodes and says why."""
     codec = info.video_codec or ""
-    with open_media(src) as container:
-        decoder = container.streams.video[0].codec_context
-        layout = bitstream.layout(codec, decoder.extradata)
-        delay = max(decoder.reorder_depth, 1) + 1
+    layout, delay = _layout(src, info)
     made = plan(src, info, spans, workdir, slack, layout)
-    sink = cut.HeadSink(codec, layout)
+    jobs = made.jobs
+    sink = early.take(jobs[0]) if early is not None and jobs else None
+    if sink is not None:
+        jobs = jobs[1:]
+    else:
+        sink = cut.HeadSink(codec, layout)
     with ThreadPoolExecutor(max_workers=1) as pool:
         audio = pool.submit(audio_out, made.spans, workdir / "audio.m4a")
-        cut.encode_all(src, info, made.jobs, sink, progress)
+        cut.encode_all(src, info, jobs, sink, progress)
         audio_path = audio.result()
     with Gops(src) as gops:
         placed = _placed(gops, made, sink.encoded, 0.25 / (info.fps or 25))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,43 +78,67 @@ class SpeechAnalysis:
     """Set when the verdict came from this many samples spread over the file (nothing sounded like speech)."""
 
 
+class _Source:
+    """One open container for every read of one audio track: head_tail reads a 3-minute file in about ten
+    places (head, tail steps, middle samples), and opening an MP4 costs milliseconds each time."""
+
+    def __init__(self, path: Path, track: int = 0) -> None:
+        self.path = path
+        self.container = open_media(path)
+        if not self.container.streams.audio:
+            self.container.close()
+            raise MediaError(f"{path.name}: has no audio stream, so speech cannot be detected")
+        self.stream = self.container.streams.audio[track]
+        start = self.container.start_time
+        self.origin = start / av.time_base if start else 0.0
+        self.read = False
+
+    def __enter__(self) -> _Source:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.container.close()
+
+    def seek(self, start_s: float) -> None:
+        """To the audio packet at or before `start_s` (a first read from the start needs none)."""
+        if (start_s > 0 or self.read) and self.stream.time_base:
+            self.container.seek(int((start_s + self.origin) / self.stream.time_base), stream=self.stream,
+                                backward=True)
+        self.read = True
+
+
 def _blocks(
-    path: Path, on_time: Callable[[float], None], start_s: float = 0.0, block: int = BLOCK, track: int = 0
-) -> Iterator[tuple[float, np.ndarray]]:
+    source: _Source, on_time: Callable[[float], None], start_s: float = 0.0, block: int = BLOCK
+) -> Generator[tuple[float, np.ndarray], None, None]:
     """Yield (time of first sample, mono 16 kHz float32 block) pairs from the audio stream only,
     starting at the audio packet at or before `start_s`."""
-    with open_media(path) as container:
-        if not container.streams.audio:
-            raise MediaError(f"{path.name}: has no audio stream, so speech cannot be detected")
-        stream = container.streams.audio[track]
-        origin = container.start_time / av.time_base if container.start_time else 0.0
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=VAD_RATE)
-        pending: list[np.ndarray] = []
-        held = 0
-        block_start: float | None = None
-        try:
-            if start_s > 0 and stream.time_base:
-                container.seek(int((start_s + origin) / stream.time_base), stream=stream, backward=True)
-            for frame in container.decode(stream):
-                if block_start is None:
-                    block_start = (frame.time or 0.0) - origin
-                for out in resampler.resample(frame):
-                    pending.append(out.to_ndarray()[0])
-                    held += out.samples
-                while held >= block:
-                    data = np.concatenate(pending)
-                    yield block_start, data[:block]
-                    pending, held = [data[block:]], held - block
-                    block_start += block / VAD_RATE
-                if frame.time is not None:
-                    on_time(frame.time - origin)
-            for out in resampler.resample(None):
+    container, stream, origin = source.container, source.stream, source.origin
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=VAD_RATE)
+    pending: list[np.ndarray] = []
+    held = 0
+    block_start: float | None = None
+    try:
+        source.seek(start_s)
+        for frame in container.decode(stream):
+            if block_start is None:
+                block_start = (frame.time or 0.0) - origin
+            for out in resampler.resample(frame):
                 pending.append(out.to_ndarray()[0])
-        except av.error.FFmpegError as exc:
-            raise MediaError(f"{path.name}: audio cannot be decoded ({exc.strerror})") from None
-        rest = np.concatenate(pending) if pending else np.empty(0, dtype=np.float32)
-        if len(rest) and block_start is not None:  # nothing left when the audio ends on a block boundary
-            yield block_start, rest
+                held += out.samples
+            while held >= block:
+                data = np.concatenate(pending)
+                yield block_start, data[:block]
+                pending, held = [data[block:]], held - block
+                block_start += block / VAD_RATE
+            if frame.time is not None:
+                on_time(frame.time - origin)
+        for out in resampler.resample(None):
+            pending.append(out.to_ndarray()[0])
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{source.path.name}: audio cannot be decoded ({exc.strerror})") from None
+    rest = np.concatenate(pending) if pending else np.empty(0, dtype=np.float32)
+    if len(rest) and block_start is not None:  # nothing left when the audio ends on a block boundary
+        yield block_start, rest
 
 
 def _probabilities(block: np.ndarray) -> np.ndarray:
@@ -169,20 +193,21 @@ class _Scores:
 
 
 def _score(
-    path: Path,
+    source: _Source,
     start_s: float = 0.0,
     block: int = BLOCK,
     done: Callable[[_Scores], bool] = lambda _: False,
     on_time: Callable[[float], None] = lambda _: None,
-    track: int = 0,
 ) -> _Scores:
     """Score audio from `start_s` block by block until the stream ends or `done` says enough."""
     scores = _Scores()
-    for start, data in _blocks(path, on_time, start_s, block, track):
+    blocks = _blocks(source, on_time, start_s, block)
+    for start, data in blocks:
         scores.starts.append(start)
         scores.probs.append(_probabilities(data))
         if done(scores):
             break
+    blocks.close()  # a read stopped early leaves the generator suspended: close it before the next seek
     return scores
 
 
@@ -196,8 +221,8 @@ def _score_all(path: Path, on_time: Callable[[float], None], track: int = 0) -> 
         scores.starts.append(start)
         scores.probs.append(probs.result())
 
-    with ThreadPoolExecutor(max_workers=SCORING_THREADS) as pool:
-        for start, data in _blocks(path, on_time, block=SCORING_BLOCK, track=track):
+    with _Source(path, track) as source, ThreadPoolExecutor(max_workers=SCORING_THREADS) as pool:
+        for start, data in _blocks(source, on_time, block=SCORING_BLOCK):
             pending.append((start, pool.submit(_probabilities, data)))
             if len(pending) > SCORING_THREADS:
                 collect()
@@ -251,7 +276,7 @@ def _has_enough(settings: VadSettings, enough_s: float) -> Callable[[_Scores], b
 
 
 def _last_speech(
-    path: Path, duration_s: float, after_s: float, settings: VadSettings, track: int = 0
+    source: _Source, duration_s: float, after_s: float, settings: VadSettings
 ) -> tuple[list[Span], float]:
     """Speech in the last chunk that holds any, stepping back from the end one chunk at a time (each read
     with a little of the chunk after it, so speech ending at a boundary is not missed) but never before
@@ -260,7 +285,7 @@ def _last_speech(
     end = duration_s
     while end > after_s:
         start = max(after_s, end - chunk)
-        scores = _score(path, start, BOUNDS_STEP + OVERLAP, lambda _: True, track=track)
+        scores = _score(source, start, BOUNDS_STEP + OVERLAP, lambda _: True)
         found = [(s, e) for s, e in scores.spans(settings) if e > after_s]
         if found:
             return found, start
@@ -269,7 +294,7 @@ def _last_speech(
 
 
 def _middle_ratio(
-    path: Path, start_s: float, end_s: float, settings: VadSettings, track: int = 0
+    source: _Source, start_s: float, end_s: float, settings: VadSettings
 ) -> tuple[float, float]:
     """Share of speech in evenly spread samples of the middle, and the seconds sampled."""
     count = min(MIDDLE_SAMPLES, math.ceil((end_s - start_s) * MIDDLE_SHARE / MIDDLE_SAMPLE_S))
@@ -279,7 +304,7 @@ def _middle_ratio(
     speech = sampled = 0.0
     for index in range(count):
         at = start_s + (index + 0.5) * every - MIDDLE_SAMPLE_S / 2
-        scores = _score(path, at, MIDDLE_BLOCK, lambda _: True, track=track)
+        scores = _score(source, at, MIDDLE_BLOCK, lambda _: True)
         speech += _seconds(scores.spans(settings))
         sampled += scores.end - scores.starts[0] if scores.starts else 0.0
     return (speech / sampled if sampled else 0.0), sampled
@@ -292,9 +317,11 @@ def speech_bounds(
     settings: VadSettings = VadSettings(),
     progress: Callable[[float], None] | None = None,
     track: int = 0,
+    on_first: Callable[[float], None] | None = None,
 ) -> SpeechAnalysis:
     """The first and last speech, reading only the ends of the file: head_tail's analysis, whose cost
-    does not grow with the lecture.
+    does not grow with the lecture. `on_first` hears where the first speech starts as soon as it is known,
+    before the tail is read (the trim encodes the head's frames meanwhile).
 
     The head is read in short steps to its first speech, the tail back to its last, and the middle's
     share of speech is estimated from a few short samples. A blank verdict stays exact: when the speech
@@ -308,32 +335,42 @@ def speech_bounds(
         if progress is not None:
             progress(min(seconds / duration_s, 1.0))
 
-    head = _score(path, block=BOUNDS_STEP, done=_has_speech(settings), on_time=on_time, track=track)
+    with _Source(path, track) as source:
+        return _bounds(source, duration_s, enough_speech_s, settings, on_time, on_first)
+
+
+def _bounds(
+    source: _Source, duration_s: float, enough_speech_s: float, settings: VadSettings,
+    on_time: Callable[[float], None], on_first: Callable[[float], None] | None,
+) -> SpeechAnalysis:
+    """`speech_bounds` on an open source."""
+    head = _score(source, block=BOUNDS_STEP, done=_has_speech(settings), on_time=on_time)
     head_spans = head.spans(settings)
     if head.end >= duration_s - WINDOW / VAD_RATE:
         return SpeechAnalysis(head_spans, head.end, _seconds(head_spans))
-    tail_spans, tail_start = _last_speech(path, duration_s, head.end, settings, track)
+    if on_first is not None and head_spans:
+        on_first(head_spans[0][0])
+    tail_spans, tail_start = _last_speech(source, duration_s, head.end, settings)
     ends = _seconds(head_spans) + _seconds(tail_spans)
-    ratio, sampled = _middle_ratio(path, head.end, tail_start, settings, track)
+    ratio, sampled = _middle_ratio(source, head.end, tail_start, settings)
     head_end = head.end
     if ends + ratio * sampled < enough_speech_s:
-        more_spans, head_end = _head_until(path, head.end, tail_start, enough_speech_s - ends, settings, track)
+        more_spans, head_end = _head_until(source, head.end, tail_start, enough_speech_s - ends, settings)
         head_spans += more_spans
         ends += _seconds(more_spans)
-        ratio, sampled = _middle_ratio(path, head_end, tail_start, settings, track)
-    if progress is not None:
-        progress(1.0)
+        ratio, sampled = _middle_ratio(source, head_end, tail_start, settings)
+    on_time(duration_s)
     speech = ends + ratio * (tail_start - head_end)
     return SpeechAnalysis(head_spans + tail_spans, head_end + sampled + duration_s - tail_start, speech)
 
 
 def _head_until(
-    path: Path, start_s: float, tail_start: float, enough_s: float, settings: VadSettings, track: int
+    source: _Source, start_s: float, tail_start: float, enough_s: float, settings: VadSettings
 ) -> tuple[list[Span], float]:
     """The speech from `start_s` on, read until it holds `enough_s` or reaches the tail already read;
     also where reading stopped (never past `tail_start`)."""
     enough = _has_enough(settings, enough_s)
-    more = _score(path, start_s, CHUNK, lambda scores: scores.end >= tail_start or enough(scores), track=track)
+    more = _score(source, start_s, CHUNK, lambda scores: scores.end >= tail_start or enough(scores))
     spans = [(s, min(e, tail_start)) for s, e in more.spans(settings) if s < tail_start]
     return spans, min(more.end, tail_start)
 

@@ -114,7 +114,8 @@ def _blank_reason(info: MediaInfo, speech: SpeechAnalysis | None, config: TrimCo
 
 
 def _analyse_track(
-    src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None, track: int
+    src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None, track: int,
+    on_first: Callable[[float], None] | None = None,
 ) -> SpeechAnalysis:
     """A long recording is sampled first, so a blank one costs the samples only; otherwise head_tail needs
     only the first and last speech, so it reads the ends, and pauses reads it all."""
@@ -123,17 +124,19 @@ def _analyse_track(
     if blank is not None:
         return blank
     if config.mode == "head_tail":
-        return speech_bounds(src, info.duration_s, config.blank_min_speech_s, vad, progress, track)
+        return speech_bounds(src, info.duration_s, config.blank_min_speech_s, vad, progress, track, on_first)
     return detect_speech(src, info.duration_s, vad, progress, track)
 
 
 def _analyse(
-    src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None, used: list[int]
+    src: Path, info: MediaInfo, config: TrimConfig, progress: Progress | None, used: list[int],
+    on_first: Callable[[float], None] | None = None,
 ) -> SpeechAnalysis:
-    """Speech on every track used: their spans joined, so a mixed lecture keeps whoever speaks."""
+    """Speech on every track used: their spans joined, so a mixed lecture keeps whoever speaks. `on_first`
+    hears the first speech of a lone track (with several, it is known only once every track is read)."""
+    if len(used) == 1:
+        return _analyse_track(src, info, config, progress, used[0], on_first)
     found = [_analyse_track(src, info, config, progress, track) for track in used]
-    if len(found) == 1:
-        return found[0]
     joined = spans.merge_close(sorted(span for analysis in found for span in analysis.spans), 0.0)
     samples = min(analysis.samples for analysis in found)
     return SpeechAnalysis(joined, sum(a.analysed_s for a in found), max(a.speech_seconds for a in found), samples)
@@ -183,7 +186,7 @@ def _write_audio_only(kept: list[spans.Span], out: Path, audio: AudioWriter) -> 
 
 def _write(
     src: Path, info: MediaInfo, kept: list[spans.Span], out: Path, workdir: Path, config: TrimConfig,
-    progress: Progress | None, audio: AudioWriter,
+    progress: Progress | None, audio: AudioWriter, early: smart_cut.EarlyHead | None = None,
 ) -> tuple[Method, str, list[spans.Span]]:
     """Write the cut; returns the method, why, and the spans written (a smart cut may end some a few
     frames early, inside their margin, to copy them whole)."""
@@ -193,7 +196,7 @@ def _write(
     if method == "smart_cut":
         try:
             done = smart_cut.smart_cut(src, info, kept, out, workdir, progress, audio,
-                                       slack=min(cut.END_SLACK_S, config.margin_s))
+                                       slack=min(cut.END_SLACK_S, config.margin_s), early=early)
         except MediaError as exc:
             method, reason = "reencode", f"smart cut failed ({exc}); re-encoded instead"
         else:
@@ -210,6 +213,54 @@ def _stage(progress: Progress | None, start: float, share: float) -> Progress | 
     if progress is None:
         return None
     return lambda fraction: progress(start + share * fraction)
+
+
+class _Workdir:
+    """The trim's temporary directory beside the output, made on first use: a recording found blank before
+    anything was encoded leaves no directory behind, not even the output's parent if it made it."""
+
+    def __init__(self, parent: Path) -> None:
+        self.parent = parent
+        self._made_parent = False
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._dir is None:
+            self._made_parent = not self.parent.exists()
+            self.parent.mkdir(parents=True, exist_ok=True)
+            self._dir = tempfile.TemporaryDirectory(prefix=".leap-trim-", dir=self.parent)
+        return Path(self._dir.name)
+
+    def close(self, wrote: bool) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+        if self._made_parent and not wrote and not any(self.parent.iterdir()):
+            self.parent.rmdir()
+
+
+class _EarlyHead:
+    """Starts encoding head_tail's head as soon as the first speech is known (`smart_cut.EarlyHead`)."""
+
+    def __init__(self, src: Path, info: MediaInfo, config: TrimConfig, work: _Workdir) -> None:
+        self.src, self.info, self.config, self.work = src, info, config, work
+        self.head: smart_cut.EarlyHead | None = None
+
+    @staticmethod
+    def applies(info: MediaInfo, config: TrimConfig) -> bool:
+        """Only where the cut's start is exactly what `_kept` will make of the first speech: no keyframe
+        snap, and a smart cut (an audio-only file or a re-encode has no head to start early)."""
+        return (config.mode == "head_tail" and info.has_video and not config.keyframe_snap_s
+                and _choose(info, config)[0] == "smart_cut")
+
+    def __call__(self, first_speech: float) -> None:
+        kept = _kept(SpeechAnalysis([(first_speech, self.info.duration_s)], 0.0, 0.0), self.info, self.config)
+        if kept:
+            self.head = smart_cut.EarlyHead(self.src, self.info, kept[0][0], self.work.path)
+
+    def close(self) -> None:
+        if self.head is not None:
+            self.head.close()
 
 
 def trim(
@@ -229,26 +280,34 @@ def trim(
         return TrimResult("blank", info.duration_s, 0.0, None, None,
                           mode=config.mode, method_reason=too_short)
     audio = tracks.choose_tracks(src, info, VadSettings(min_speech_s=config.min_speech_s))
-    speech = _analyse(src, info, config, _stage(progress, 0.0, ANALYSIS_SHARE), audio.tracks)
-    start = speech.spans[0][0] if speech.spans else None
-    end = speech.spans[-1][1] if speech.spans else None
-    blank = _blank_reason(info, speech, config)
-    if blank or not speech.spans:
-        return TrimResult("blank", info.duration_s, speech.speech_seconds, start, end,
-                          method_reason=blank or "no speech", mode=config.mode,
-                          analysed_seconds=speech.analysed_s, audio=audio)
-    kept = _snapped(src, info, _kept(speech, info, config), config)
     out = output_path_for(dst, info)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".leap-trim-", dir=out.parent) as workdir:
-        partial = Path(workdir) / f"partial{out.suffix}"
+    work = _Workdir(out.parent)
+    early = _EarlyHead(src, info, config, work) if _EarlyHead.applies(info, config) else None
+    wrote = False
+    try:
+        speech = _analyse(src, info, config, _stage(progress, 0.0, ANALYSIS_SHARE), audio.tracks, early)
+        start = speech.spans[0][0] if speech.spans else None
+        end = speech.spans[-1][1] if speech.spans else None
+        blank = _blank_reason(info, speech, config)
+        if blank or not speech.spans:
+            return TrimResult("blank", info.duration_s, speech.speech_seconds, start, end,
+                              method_reason=blank or "no speech", mode=config.mode,
+                              analysed_seconds=speech.analysed_s, audio=audio)
+        kept = _snapped(src, info, _kept(speech, info, config), config)
+        partial = work.path / f"partial{out.suffix}"
         # Audio-only input forced to a re-encode re-encodes its audio; a video's audio follows its own rules.
         forced = "the template asks for a re-encode" if config.method == "reencode" and not info.has_video else ""
         writer = AudioWriter(src, info, audio.tracks, config.audio(), forced)
-        method, reason, kept = _write(src, info, kept, partial, Path(workdir), config,
-                                      _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE), writer)
+        method, reason, kept = _write(src, info, kept, partial, work.path, config,
+                                      _stage(progress, ANALYSIS_SHARE, 1 - ANALYSIS_SHARE), writer,
+                                      early.head if early else None)
         written = probe(partial)
         os.replace(partial, out)
+        wrote = True
+    finally:
+        if early is not None:
+            early.close()
+        work.close(wrote)
     if progress is not None:
         progress(1.0)
     return TrimResult("ok", info.duration_s, speech.speech_seconds, start, end, kept, written.duration_s, out,

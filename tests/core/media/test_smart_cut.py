@@ -207,3 +207,52 @@ def test_a_variable_frame_rate_survives_a_full_re_encode_frame_exactly(tmp_path:
     result = trim(lecture.path, tmp_path / "out.mp4", config)
     assert result.method == "reencode"
     assert_cut_exactly(lecture, result, spec("phone_vfr").fps)
+
+
+@pytest.mark.parametrize("name", ["obs", "open_gop"])
+def test_a_head_encoded_early_is_the_one_the_cut_would_have_encoded(name: str, tmp_path: Path) -> None:
+    """head_tail starts encoding its head as soon as the first speech is known (`smart_cut.EarlyHead`); the
+    cut takes it only if its own plan makes the same job, and the output is frame-exact either way."""
+    lecture = make_lecture(spec(name))
+    info = probe(lecture.path)
+    kept = [(2.2, info.duration_s - 2.0)]
+    early = smart_cut.EarlyHead(lecture.path, info, kept[0][0], tmp_path)
+    assert early.job is not None and early.job.start == kept[0][0]
+    writer = AudioWriter(lecture.path, info, [0], TrimConfig().audio())
+    done = smart_cut.smart_cut(lecture.path, info, kept, tmp_path / "out.mp4", tmp_path, None, writer, early=early)
+    assert done.reencoded_pieces >= 1
+    assert early.sink is not None and early.job.out in early.sink.encoded
+    assert_frames_exact(lecture, tmp_path / "out.mp4", done.spans, spec(name).fps)
+
+
+def test_a_head_encoded_early_for_another_start_is_thrown_away(tmp_path: Path) -> None:
+    lecture = make_lecture(spec("medium"))
+    info = probe(lecture.path)
+    kept = [(2.2, info.duration_s - 2.0)]
+    early = smart_cut.EarlyHead(lecture.path, info, 2.6, tmp_path)
+    assert early.job is not None
+    writer = AudioWriter(lecture.path, info, [0], TrimConfig().audio())
+    done = smart_cut.smart_cut(lecture.path, info, kept, tmp_path / "out.mp4", tmp_path, None, writer, early=early)
+    assert done.reencoded_pieces >= 1 and done.spans[0][0] == kept[0][0]
+    assert_frames_exact(lecture, tmp_path / "out.mp4", done.spans, spec("medium").fps)
+
+
+def test_no_early_head_for_a_start_on_a_keyframe(tmp_path: Path) -> None:
+    lecture = make_lecture(spec("obs"))
+    info = probe(lecture.path)
+    with Gops(lecture.path) as gops:
+        keyframe = gops.at(1)
+    early = smart_cut.EarlyHead(lecture.path, info, keyframe, tmp_path)
+    assert early.job is None and early.take(smart_cut.Encode(0, 1, tmp_path / "x")) is None
+    early.close()
+
+
+def test_a_recording_found_blank_after_its_head_was_started_leaves_nothing(tmp_path: Path) -> None:
+    """One sentence at the start, then silence: head_tail finds the first speech (and starts the head) before
+    the tail and the samples show too little speech; nothing is written, not even the output's folder."""
+    lecture = make_lecture(LectureSpec(encoding="obs", sentences=("A single short sentence.",), head_silence=3.0,
+                                       tail_silence=40.0, fps=30, gop=60))
+    dst = tmp_path / "new-folder" / "out.mp4"
+    result = trim(lecture.path, dst, TrimConfig(blank_min_speech_s=20.0))
+    assert result.status == "blank" and result.speech_start is not None
+    assert not dst.parent.exists()
