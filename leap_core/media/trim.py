@@ -254,6 +254,8 @@ class _EarlyHead:
                 and _choose(info, config)[0] == "smart_cut")
 
     def __call__(self, first_speech: float) -> None:
+        if self.info.duration_s - first_speech < self.config.blank_min_speech_s:
+            return  # too little left to hold enough speech: the recording is blank, there will be no cut
         kept = _kept(SpeechAnalysis([(first_speech, self.info.duration_s)], 0.0, 0.0), self.info, self.config)
         if kept:
             self.head = smart_cut.EarlyHead(self.src, self.info, kept[0][0], self.work.path)
