@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from leap_core.media import trim as trim_module  # noqa: E402
 from leap_core.media.ffmpeg import ffmpeg_binary  # noqa: E402
 from leap_core.media.trim import TrimConfig, trim  # noqa: E402
 from tests.fixtures.media import (  # noqa: E402
@@ -369,6 +370,34 @@ def encodings_table(minutes: float, slice_s: float, tmp: Path, only: list[str] |
     return lines
 
 
+def early_head_table(minutes: float, runs: int, tmp: Path, only: list[str] | None = None) -> list[str]:
+    """head_tail's trim call with the early head off and on (`trim.EARLY_HEAD`), in one warm process,
+    alternating so both see the same machine: the median of `runs` calls each, and the floor beside them."""
+    lines = ["| encoding | floor s | early head off: median s | on: median s | change | on ÷ floor | runs |",
+             "|---|---|---|---|---|---|---|"]
+    for encoding in only or ["veryfast", "obs", "hevc"]:
+        fps = 30 if encoding in ("obs", "phone_vfr") else 25
+        print(f"generating the {encoding} lecture (cached)...", file=sys.stderr)
+        lecture = make_lecture(lecture_spec(minutes, "lecture", noise_dbfs=-50.0, encoding=encoding, fps=fps))
+        out = tmp / f"{encoding}-early.mp4"
+        first = trim(lecture.path, out)  # warms the model, the codecs and the page cache
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(runs):
+            for early in (False, True):
+                trim_module.EARLY_HEAD = early
+                started = time.perf_counter()
+                trim(lecture.path, out)
+                times[early].append(time.perf_counter() - started)
+        trim_module.EARLY_HEAD = True
+        decode, copy = floor(lecture.path, [first.kept[0][0], first.kept[-1][1]], tmp)
+        floor_wall = decode.wall + copy.wall
+        off, on = (sorted(times[flag])[len(times[flag]) // 2] for flag in (False, True))
+        lines.append(f"| {encoding} | {floor_wall:.2f} | {off:.2f} | {on:.2f} | {(on - off) / off:+.0%} "
+                     f"| {on / floor_wall:.1f}x | {runs} |")
+        print(lines[-1], file=sys.stderr)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=20.0, help="length of the main lecture")
@@ -382,7 +411,16 @@ def main() -> None:
     parser.add_argument("--blank-hours", type=float, default=0.0, help="hours: only the blank-file timing")
     parser.add_argument("--vfr-hours", type=float, default=0.0, help="hours: only the VFR A/V offset")
     parser.add_argument("--loudness", type=float, default=0.0, help="minutes: only the output loudness table")
+    parser.add_argument("--early-head", type=int, default=0, metavar="RUNS",
+                        help="only head_tail with the early head off and on, RUNS calls each (3-minute lectures)")
     args = parser.parse_args()
+    if args.early_head:
+        with tempfile.TemporaryDirectory() as name:
+            start_load = load()
+            table = early_head_table(3.0, args.early_head, Path(name), args.only)
+            print(f"\n3-minute 720p lectures, pace lecture, one warm process, load {start_load} -> {load()}\n")
+            print("\n".join(table))
+        return
     if args.loudness:
         with tempfile.TemporaryDirectory() as name:
             start_load = load()

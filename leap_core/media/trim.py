@@ -24,6 +24,9 @@ from leap_core.media.speech import SpeechAnalysis, VadSettings, detect_speech, s
 
 ANALYSIS_SHARE = 0.5
 """Part of the progress bar given to speech analysis; the cut takes the rest."""
+EARLY_HEAD = True
+"""head_tail encodes its head while the tail is searched (`_EarlyHead`); off only to measure what that buys
+(`bench/trim.py --early-head`)."""
 
 Method = Literal["copy", "smart_cut", "reencode"]
 Progress = Callable[[float], None]
@@ -250,7 +253,7 @@ class _EarlyHead:
     def applies(info: MediaInfo, config: TrimConfig) -> bool:
         """Only where the cut's start is exactly what `_kept` will make of the first speech: no keyframe
         snap, and a smart cut (an audio-only file or a re-encode has no head to start early)."""
-        return (config.mode == "head_tail" and info.has_video and not config.keyframe_snap_s
+        return (EARLY_HEAD and config.mode == "head_tail" and info.has_video and not config.keyframe_snap_s
                 and _choose(info, config)[0] == "smart_cut")
 
     def __call__(self, first_speech: float) -> None:
