@@ -4,7 +4,10 @@ The local case runs LEAP's default path end to end: the bundled Whisper, the Sil
 held-out voice with a silent break and music between its two parts (bench/integrity.py measures the full
 10-minute break). The cut-short case injects the decoder failure at the network edge: a fake OpenAI-
 compatible server on 127.0.0.1 that answers the first upload with a transcript ending early, HTTP 200 and
-no warning; the stage has to notice by the VAD and repair it by re-transcribing only what was lost.
+no warning; the stage has to notice by the VAD and repair it by re-transcribing only what was lost. The drill
+case is a lecture that really repeats its sentences (dictation, language drills): over a 30 s window it
+compresses like a decoder loop, and the gate has to repair it in short clips rather than lose it. It is
+read by a tuning voice; bench/integrity.py --drills judges the same repair on held-out and fresh voices.
 """
 
 from __future__ import annotations
@@ -17,15 +20,24 @@ import pytest
 from leap_core.config import Settings
 from leap_core.errors import StageError
 from leap_core.pipeline import work
+from leap_core.speech import gate
+from leap_core.speech.accuracy import word_error_rate
 from leap_core.speech.gate import read_speech
 from leap_core.speech.transcript import Transcript
 from tests.core.speech.fake_openai import FakeOpenAI, fake_openai
 from tests.fixtures.media import Lecture, LectureSpec, make_lecture
 from tests.fixtures.nonspeech import BreakLecture, BreakSpec, cues_inside, make_break_lecture, stage_input
-from tests.fixtures.voices import JUDGING_TEXT, NATURAL_JUDGING, flite_available
+from tests.fixtures.voices import JUDGING_TEXT, NATURAL_JUDGING, TUNING, TUNING_TEXT, flite_available, speak
 
 SENTENCES = tuple(f"This is sentence number {n} of a lecture about the integrity gate." for n in range(6))
 STOPS_AT_S = 12.0
+STOPS_EVERY_CLIP_AT_S = 1.0
+"""A decoder that gives up one second into every upload: the gate's short clips (at most 10 s) cannot mend
+it, where one stopping at STOPS_AT_S on every upload is mended clip by clip."""
+DRILL_TIMES = 8
+DRILL = " ".join([s.strip() + "." for s in TUNING_TEXT.split(".") if s.strip()][0:2] * DRILL_TIMES)
+"""Two sentences read eight times by a tuning voice (40 s): the decoder drops it all as a loop without short
+clips (25 % covered, or nothing), and covers 100 % with them."""
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +96,41 @@ def test_a_transcript_cut_short_by_the_decoder_is_detected_and_repaired(
 def test_a_decoder_that_keeps_stopping_early_fails_the_stage_with_the_coverage(
     server: FakeOpenAI, spoken: Lecture, tmp_path: Path
 ) -> None:
-    server.stop_after_s, server.stop_calls = STOPS_AT_S, 99
+    server.stop_after_s, server.stop_calls = STOPS_EVERY_CLIP_AT_S, 99
     settings = Settings(transcriber="openai", openai_base_url=server.base_url)
 
     with pytest.raises(StageError, match=r"integrity gate failed after repair: cues cover \d+\.\d % of"):
         work.transcribe(stage_input(tmp_path, spoken.path, settings))
     assert not (tmp_path / "transcript.json").exists()
+    assert 3 <= len(server.transcriptions()) <= 2 + 8
+
+
+def test_a_decoder_stopping_early_on_every_upload_is_mended_in_short_clips(
+    server: FakeOpenAI, spoken: Lecture, tmp_path: Path
+) -> None:
+    server.stop_after_s, server.stop_calls = STOPS_AT_S, 99
+    settings = Settings(transcriber="openai", openai_base_url=server.base_url)
+
+    output = work.transcribe(stage_input(tmp_path, spoken.path, settings))
+
+    assert output.metadata["coverage_pct"] >= 98.0 and output.metadata["repaired_spans"] >= 2
+    assert max(r.audio_seconds for r in server.transcriptions()[2:]) <= 10.0 + 0.6
+
+
+def test_a_lecture_that_repeats_its_sentences_keeps_every_repetition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drill = speak(TUNING[1], DRILL)
+    with monkeypatch.context() as whole_gaps_only:
+        whole_gaps_only.setattr(gate, "MAX_SHORT_CLIPS", 0)
+        with pytest.raises(StageError, match=r"integrity gate failed after repair|no speech was recognised"):
+            work.transcribe(stage_input(tmp_path / "before", drill.path, Settings()))
+
+    output = work.transcribe(stage_input(tmp_path / "after", drill.path, Settings()))
+
+    heard = _stored(tmp_path / "after")
+    assert output.metadata["integrity"]["passed"] and output.metadata["coverage_pct"] >= 98.0
+    assert output.metadata["repaired_spans"] >= 2
+    assert heard.segments[-1].end >= drill.duration - 3.0
+    assert word_error_rate(DRILL, heard.text) <= 0.25
+    assert heard.text.lower().count("algebra") >= DRILL_TIMES - 1
